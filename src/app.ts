@@ -1,0 +1,51 @@
+import cors from 'cors';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { CallerVerifier } from './auth/verify-caller.ts';
+import type { Config } from './config.ts';
+import { accessLog } from './http/access-log.ts';
+import { errorHandler, notFound } from './http/error-handler.ts';
+import type { Logger } from './log.ts';
+import { campaignReportRoutes } from './routes/campaign-reports.ts';
+import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
+import { nonEmployeeExportRoutes } from './routes/non-employee-export.ts';
+import type { UpstreamClient } from './upstream/client.ts';
+
+export interface AppDeps {
+  config: Pick<Config, 'corsOrigins' | 'access'>;
+  logger: Logger;
+  verifier: CallerVerifier;
+  upstream: UpstreamClient;
+  readiness: ReadinessProbe;
+}
+
+/** Wiring only: every behaviour lives in the modules it mounts. Never listens. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.set('query parser', false);
+
+  app.use(accessLog(deps.logger));
+  app.use(helmet());
+  if (deps.config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: deps.config.corsOrigins,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key'],
+        exposedHeaders: ['X-Request-Id', 'Content-Disposition', 'Retry-After'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.use(healthRoutes(deps.readiness));
+  app.use(campaignReportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.runReport }));
+  app.use(nonEmployeeExportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.exportNonEmployees }));
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,41 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { JWTVerifyGetKey } from 'jose';
+
+export interface KeySourceStatus {
+  ready: boolean;
+  detail: string;
+}
+
+/** Where caller-token verification keys come from: a JWKS URL or one configured key. */
+export interface KeySource {
+  getKey: JWTVerifyGetKey;
+  /** Loads keys if none are loaded yet; resolves whether or not that worked. */
+  warm(): Promise<void>;
+  status(): KeySourceStatus;
+}
+
+/**
+ * Parses AUTH_PUBLIC_KEY: a PEM (SPKI or certificate) or a public JWK. Throws a readable message
+ * for anything else, symmetric keys included: an HMAC secret must never verify caller tokens.
+ */
+export function parseStaticKey(material: string): KeyObject {
+  const trimmed = material.trim();
+  let key: KeyObject;
+  try {
+    key = trimmed.startsWith('{')
+      ? createPublicKey({ key: JSON.parse(trimmed) as import('node:crypto').JsonWebKey, format: 'jwk' })
+      : createPublicKey(trimmed);
+  } catch {
+    throw new Error('AUTH_PUBLIC_KEY is not a PEM public key, certificate or public JWK');
+  }
+  if (key.type !== 'public') throw new Error('AUTH_PUBLIC_KEY must be a public key');
+  return key;
+}
+
+export function staticKeySource(key: KeyObject): KeySource {
+  return {
+    getKey: () => key,
+    warm: async () => {},
+    status: () => ({ ready: true, detail: `static ${key.asymmetricKeyType ?? 'unknown'} key` }),
+  };
+}

@@ -1,0 +1,66 @@
+import { errors, jwtVerify } from 'jose';
+import type { AuthSettings } from '../config.ts';
+import { GatewayError } from '../errors.ts';
+import { grantsOf } from './grants.ts';
+import type { KeySource } from './key-source.ts';
+
+export interface Caller {
+  subject: string;
+  grants: ReadonlySet<string>;
+}
+
+export interface CallerVerifier {
+  verify(authorization: string | undefined): Promise<Caller>;
+}
+
+const unauthenticated = (reason: string) => new GatewayError('ERR_UNAUTHENTICATED', reason);
+
+/** Why a token was refused, in words a front-end developer can act on; never echoes the token. */
+function reasonFor(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'JWT validation failed: JWT is expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'JWT validation failed: JWT is not yet valid';
+    if (error.claim === 'iat') return 'JWT validation failed: JWT was issued in the future';
+    return `JWT validation failed: "${error.claim}" claim check failed`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'JWT validation failed: signing algorithm not allowed';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'JWT validation failed: signature verification failed';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'JWT validation failed: no key matches the token';
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'JWT validation failed: the token does not name its key';
+  if (error instanceof errors.JOSENotSupported) return 'JWT validation failed: unsupported token';
+  return 'JWT validation failed: malformed token';
+}
+
+export function createCallerVerifier(options: {
+  keys: KeySource;
+  issuer: string;
+  audience: string[];
+  settings: AuthSettings;
+}): CallerVerifier {
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.settings.algorithms,
+    clockTolerance: options.settings.clockToleranceS,
+    requiredClaims: ['exp'],
+  };
+
+  return {
+    async verify(authorization) {
+      if (authorization === undefined || authorization === '') throw unauthenticated('Missing bearer token');
+      const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*) *$/i.exec(authorization);
+      if (!match) {
+        const scheme = authorization.split(' ', 1)[0] ?? '';
+        throw unauthenticated(/^bearer$/i.test(scheme) ? 'Malformed bearer token' : 'Authorization scheme must be Bearer');
+      }
+      try {
+        const { payload } = await jwtVerify(match[1] as string, options.keys.getKey, verifyOptions);
+        if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthenticated('JWT validation failed: "sub" claim missing');
+        return { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims) };
+      } catch (error) {
+        if (error instanceof GatewayError) throw error;
+        throw unauthenticated(reasonFor(error));
+      }
+    },
+  };
+}

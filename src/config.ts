@@ -1,0 +1,268 @@
+// The only reader of process.env: environment → one typed, validated Config.
+// Every problem is collected so an operator sees all of them in one line, not one per restart.
+import { z } from 'zod';
+import { parseStaticKey } from './auth/key-source.ts';
+
+export const REPORT_TYPES = [
+  'CAMPAIGN_COMPOSITION_REPORT',
+  'CAMPAIGN_REMEDIATION_STATUS_REPORT',
+  'CAMPAIGN_STATUS_REPORT',
+  'CERTIFICATION_SIGNOFF_REPORT',
+] as const;
+
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+
+export interface UpstreamSettings {
+  rateLimit: number;
+  rateWindowMs: number;
+  maxConcurrency: number;
+  timeoutMs: number;
+  retries: number;
+  deadlineMs: number;
+  streamIdleTimeoutMs: number;
+  retryAfterCapMs: number;
+}
+
+export interface AuthSettings {
+  algorithms: string[];
+  clockToleranceS: number;
+  grantClaims: string[];
+  jwksCooldownMs: number;
+  jwksMaxAgeMs: number;
+  jwksTimeoutMs: number;
+}
+
+/** Where the tenant is and how caller tokens are trusted. Sandbox mode supplies these itself. */
+export interface Targets {
+  tenant: { baseUrl: URL; tokenUrl: URL; clientId: string; clientSecret: string };
+  callers: { keys: KeySpec; issuer: string; audience: string[] };
+}
+
+export type KeySpec = { kind: 'jwks'; url: URL } | { kind: 'static'; material: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  production: boolean;
+  drainTimeoutMs: number;
+  corsOrigins: string[];
+  redisUrl: string | undefined;
+  proxy: { httpsProxy: string | undefined; noProxy: string | undefined };
+  upstream: UpstreamSettings;
+  auth: AuthSettings;
+  access: { runReport: string[]; exportNonEmployees: string[] };
+  /** null means sandbox mode: no tenant configured and not in production. */
+  targets: Targets | null;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+export const DEFAULTS = {
+  PORT: 8080,
+  HOST: '0.0.0.0',
+  LOG_LEVEL: 'info',
+  UPSTREAM_RATE_LIMIT: 100,
+  UPSTREAM_RATE_WINDOW_MS: 10_000,
+  UPSTREAM_MAX_CONCURRENCY: 16,
+  UPSTREAM_TIMEOUT_MS: 10_000,
+  UPSTREAM_RETRIES: 2,
+  UPSTREAM_DEADLINE_MS: 25_000,
+  UPSTREAM_RETRY_AFTER_CAP_MS: 60_000,
+  STREAM_IDLE_TIMEOUT_MS: 30_000,
+  DRAIN_TIMEOUT_MS: 25_000,
+  AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
+  AUTH_CLOCK_TOLERANCE_S: 30,
+  AUTH_GRANT_CLAIMS: 'roles,authorities,scope,scp,permissions',
+  AUTH_JWKS_COOLDOWN_MS: 10_000,
+  AUTH_JWKS_MAX_AGE_MS: 600_000,
+  AUTH_JWKS_TIMEOUT_MS: 5_000,
+  ACCESS_RUN_REPORT: 'CERT_ADMIN,DASHBOARD,ORG_ADMIN,REPORT_ADMIN',
+  ACCESS_EXPORT_NON_EMPLOYEES: 'idn:nesr:read',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function list(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Reads variables one by one, recording a readable problem for each bad one. */
+class EnvReader {
+  readonly problems: string[] = [];
+  private readonly env: Env;
+  constructor(env: Env) {
+    this.env = env;
+  }
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  int(name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const fallback = DEFAULTS[name] as number;
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = z.coerce.number().int().min(min).max(max).safeParse(value);
+    if (!/^-?\d+$/.test(value) || !parsed.success) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return parsed.data;
+  }
+
+  text(name: keyof typeof DEFAULTS): string {
+    return this.raw(name) ?? String(DEFAULTS[name]);
+  }
+
+  list(name: keyof typeof DEFAULTS): string[] {
+    const items = list(this.text(name));
+    if (items.length === 0) this.problems.push(`${name} must list at least one value`);
+    return items;
+  }
+
+  /** https:// always; plain http:// only for loopback hosts (local development and tests). */
+  url(name: string, value: string | undefined): URL | undefined {
+    if (value === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      this.problems.push(`${name} is not a valid URL (got "${value}")`);
+      return undefined;
+    }
+    const loopback = LOOPBACK_HOSTS.has(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      this.problems.push(`${name} must be an https:// URL (http:// is accepted only for 127.0.0.1, ::1 and localhost)`);
+      return undefined;
+    }
+    if (url.username || url.password) {
+      this.problems.push(`${name} must not carry credentials in the URL`);
+      return undefined;
+    }
+    return url;
+  }
+
+  required(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) this.problems.push(`${name} is required when UPSTREAM_BASE_URL is set`);
+    return value;
+  }
+}
+
+function readTargets(r: EnvReader, production: boolean): Targets | null {
+  const baseRaw = r.raw('UPSTREAM_BASE_URL');
+  if (baseRaw === undefined) {
+    if (production) r.problems.push('UPSTREAM_BASE_URL is required when NODE_ENV=production (sandbox mode is for development only)');
+    return null;
+  }
+  const baseUrl = r.url('UPSTREAM_BASE_URL', baseRaw);
+  if (baseUrl && baseUrl.pathname !== '/' ) {
+    r.problems.push('UPSTREAM_BASE_URL must be the tenant API origin only, e.g. https://acme.api.identitynow.com (the gateway adds /v3/…)');
+  }
+  const tokenUrl = r.url('UPSTREAM_TOKEN_URL', r.raw('UPSTREAM_TOKEN_URL') ?? (baseUrl ? new URL('/oauth/token', baseUrl).href : undefined));
+  const clientId = r.required('UPSTREAM_CLIENT_ID');
+  const clientSecret = r.required('UPSTREAM_CLIENT_SECRET');
+
+  const jwksRaw = r.raw('AUTH_JWKS_URL');
+  const keyRaw = r.raw('AUTH_PUBLIC_KEY');
+  let keys: KeySpec | undefined;
+  if (jwksRaw !== undefined && keyRaw !== undefined) {
+    r.problems.push('AUTH_JWKS_URL and AUTH_PUBLIC_KEY are exclusive: set one');
+  } else if (jwksRaw !== undefined) {
+    const url = r.url('AUTH_JWKS_URL', jwksRaw);
+    if (url) keys = { kind: 'jwks', url };
+  } else if (keyRaw !== undefined) {
+    const material = keyRaw.replaceAll('\\n', '\n');
+    try {
+      parseStaticKey(material);
+      keys = { kind: 'static', material };
+    } catch (error) {
+      r.problems.push((error as Error).message);
+    }
+  } else {
+    r.problems.push('AUTH_JWKS_URL or AUTH_PUBLIC_KEY is required outside sandbox mode');
+  }
+  const issuer = r.raw('AUTH_ISSUER');
+  if (issuer === undefined) r.problems.push('AUTH_ISSUER is required outside sandbox mode');
+  const audience = list(r.raw('AUTH_AUDIENCE') ?? '');
+  if (audience.length === 0) r.problems.push('AUTH_AUDIENCE is required outside sandbox mode');
+
+  if (!baseUrl || !tokenUrl || !clientId || !clientSecret || !keys || !issuer || audience.length === 0) return null;
+  return { tenant: { baseUrl, tokenUrl, clientId, clientSecret }, callers: { keys, issuer, audience } };
+}
+
+function readAlgorithms(r: EnvReader): string[] {
+  const algorithms = r.list('AUTH_ALGORITHMS');
+  const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS;
+  const bad = algorithms.filter((a) => !allowed.includes(a));
+  if (bad.length > 0) {
+    r.problems.push(`AUTH_ALGORITHMS accepts only asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')}); not ${bad.join(', ')}`);
+  }
+  return algorithms.filter((a) => allowed.includes(a));
+}
+
+export function parseConfig(env: Env): ConfigResult {
+  const r = new EnvReader(env);
+  const production = r.raw('NODE_ENV') === 'production';
+
+  const logLevel = r.text('LOG_LEVEL');
+  if (!LOG_LEVELS.includes(logLevel)) r.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+
+  const host = r.text('HOST');
+  const port = r.int('PORT', 0, 65_535);
+  const upstream: UpstreamSettings = {
+    rateLimit: r.int('UPSTREAM_RATE_LIMIT', 1, 100_000),
+    rateWindowMs: r.int('UPSTREAM_RATE_WINDOW_MS', 1, 3_600_000),
+    maxConcurrency: r.int('UPSTREAM_MAX_CONCURRENCY', 1, 10_000),
+    timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 1, 600_000),
+    retries: r.int('UPSTREAM_RETRIES', 0, 10),
+    deadlineMs: r.int('UPSTREAM_DEADLINE_MS', 1, 600_000),
+    streamIdleTimeoutMs: r.int('STREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
+    retryAfterCapMs: r.int('UPSTREAM_RETRY_AFTER_CAP_MS', 0, 3_600_000),
+  };
+  const auth: AuthSettings = {
+    algorithms: readAlgorithms(r),
+    clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S', 0, 3600),
+    grantClaims: r.list('AUTH_GRANT_CLAIMS'),
+    jwksCooldownMs: r.int('AUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
+    jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS', 1000, 86_400_000),
+    jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS', 1, 60_000),
+  };
+  const access = {
+    runReport: r.list('ACCESS_RUN_REPORT'),
+    exportNonEmployees: r.list('ACCESS_EXPORT_NON_EMPLOYEES'),
+  };
+  const corsOrigins = list(r.raw('CORS_ORIGINS') ?? '');
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) r.problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);
+  }
+  const redisRaw = r.raw('REDIS_URL');
+  if (redisRaw !== undefined && !/^rediss?:\/\//.test(redisRaw)) r.problems.push('REDIS_URL must start with redis:// or rediss://');
+  const httpsProxy = r.raw('HTTPS_PROXY') ?? r.raw('https_proxy');
+  if (httpsProxy !== undefined && !URL.canParse(httpsProxy)) r.problems.push('HTTPS_PROXY is not a valid URL');
+
+  const targets = readTargets(r, production);
+  const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
+
+  if (r.problems.length > 0) return { ok: false, problems: r.problems };
+  return {
+    ok: true,
+    config: {
+      port, host, logLevel, production, drainTimeoutMs, corsOrigins, upstream, auth, access, targets,
+      redisUrl: redisRaw,
+      proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
+    },
+  };
+}
+
+/** The one line an operator reads when the gateway refuses to start. */
+export function formatProblems(problems: string[]): string {
+  return `gateway: invalid configuration: ${problems.join('; ')}`;
+}

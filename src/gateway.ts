@@ -1,0 +1,99 @@
+import type { Express } from 'express';
+import { createApp } from './app.ts';
+import { jwksKeySource } from './auth/jwks-key-source.ts';
+import { parseStaticKey, staticKeySource, type KeySource } from './auth/key-source.ts';
+import { createCallerVerifier } from './auth/verify-caller.ts';
+import type { Config, Targets } from './config.ts';
+import type { Logger } from './log.ts';
+import type { Check } from './routes/health.ts';
+import { createBudget } from './upstream/budget.ts';
+import { createUpstreamClient } from './upstream/client.ts';
+import { createDispatcher } from './upstream/dispatcher.ts';
+import { createTokenProvider } from './upstream/token-provider.ts';
+
+export interface Gateway {
+  app: Express;
+  /** Loads caller keys and the upstream credential, logging one line per dependency. */
+  warm(): Promise<Check[]>;
+  close(): Promise<void>;
+}
+
+const USER_AGENT = 'sailpoint-bff-gateway/0.1';
+
+function keySourceFor(targets: Targets, config: Config, logger: Logger): KeySource {
+  const spec = targets.callers.keys;
+  if (spec.kind === 'static') return staticKeySource(parseStaticKey(spec.material));
+  return jwksKeySource({
+    url: spec.url,
+    cooldownMs: config.auth.jwksCooldownMs,
+    maxAgeMs: config.auth.jwksMaxAgeMs,
+    timeoutMs: config.auth.jwksTimeoutMs,
+    logger: logger.child({ component: 'jwks' }),
+  });
+}
+
+/** Builds every long-lived part from the config and hands them to createApp. */
+export function createGateway(config: Config, targets: Targets, logger: Logger): Gateway {
+  const dispatcher = createDispatcher(config);
+  const tokens = createTokenProvider({
+    tokenUrl: targets.tenant.tokenUrl,
+    clientId: targets.tenant.clientId,
+    clientSecret: targets.tenant.clientSecret,
+    dispatcher,
+    timeoutMs: config.upstream.timeoutMs,
+    logger: logger.child({ component: 'upstream-credential' }),
+  });
+  const budget = createBudget({
+    limit: config.upstream.rateLimit,
+    windowMs: config.upstream.rateWindowMs,
+    maxConcurrent: config.upstream.maxConcurrency,
+  });
+  const keys = keySourceFor(targets, config, logger);
+  const verifier = createCallerVerifier({
+    keys,
+    issuer: targets.callers.issuer,
+    audience: targets.callers.audience,
+    settings: config.auth,
+  });
+  const upstream = createUpstreamClient({
+    baseUrl: targets.tenant.baseUrl,
+    dispatcher,
+    tokens,
+    budget,
+    settings: config.upstream,
+    userAgent: USER_AGENT,
+  });
+
+  const checks = (): Check[] => [
+    { name: 'callerKeys', ...keys.status() },
+    { name: 'upstreamCredential', ...tokens.status() },
+  ].map(({ name, ready, detail }) => ({ name, ready, detail }));
+
+  // Only a gateway that is not warm fetches on a probe; each fetch is single-flight and throttled.
+  const readiness = async (): Promise<Check[]> => {
+    const current = checks();
+    if (current.every((c) => c.ready)) return current;
+    await Promise.all([keys.warm(), tokens.get().catch(() => undefined)]);
+    return checks();
+  };
+
+  const app = createApp({ config, logger, verifier, upstream, readiness });
+  return {
+    app,
+    async warm() {
+      await Promise.all([keys.warm(), tokens.get().catch(() => undefined)]);
+      const result = checks();
+      for (const check of result) {
+        const line = { dependency: check.name, ready: check.ready, detail: check.detail };
+        if (check.ready) logger.info(line, 'dependency ready');
+        else logger.warn(line, 'dependency not ready');
+      }
+      return result;
+    },
+    async close() {
+      tokens.close();
+      await budget.close();
+      await dispatcher.close();
+    },
+  };
+}

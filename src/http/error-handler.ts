@@ -1,0 +1,24 @@
+import type { NextFunction, Request, Response } from 'express';
+import { errorReply, GatewayError, toGatewayError } from '../errors.ts';
+import { contextOf } from './context.ts';
+
+/** The one place errors become HTTP answers. */
+export function sendError(res: Response, error: GatewayError): void {
+  const reply = errorReply(error, contextOf(res).requestId);
+  res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json(reply.body);
+}
+
+export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  const gatewayError = toGatewayError(error);
+  if (gatewayError.status >= 500) req.log.error({ err: error }, 'request failed');
+  if (res.headersSent) {
+    // Too late for an error body: cut the connection so the failure cannot pass for a success.
+    res.destroy(gatewayError);
+    return;
+  }
+  sendError(res, gatewayError);
+}
+
+export function notFound(_req: Request, _res: Response, next: NextFunction): void {
+  next(new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.'));
+}

@@ -1,0 +1,66 @@
+// The process: read config, build the gateway, listen, drain on SIGTERM/SIGINT.
+// The only module with side effects at the top level of its job.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { formatProblems, parseConfig, type Targets } from './config.ts';
+import { createGateway } from './gateway.ts';
+import { createLogger } from './log.ts';
+import { sandboxBanner, startSandbox, type Sandbox } from './sandbox/start.ts';
+
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.env);
+  if (!parsed.ok) {
+    process.stderr.write(`${formatProblems(parsed.problems)}\n`);
+    process.exit(1);
+  }
+  const { config } = parsed;
+  const logger = createLogger(config.logLevel);
+
+  let sandbox: Sandbox | undefined;
+  let targets: Targets;
+  if (config.targets) {
+    targets = config.targets;
+  } else {
+    sandbox = await startSandbox();
+    targets = sandbox.targets;
+    logger.warn('SANDBOX MODE: serving a simulated tenant; set UPSTREAM_BASE_URL for a real one');
+  }
+
+  let gateway;
+  try {
+    gateway = createGateway(config, targets, logger);
+  } catch (error) {
+    process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
+    process.exit(1);
+  }
+  const server = gateway.app.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  logger.info({ host: config.host, port }, 'gateway listening');
+  await gateway.warm();
+  if (sandbox) process.stdout.write(`${sandboxBanner(sandbox, `http://127.0.0.1:${port}`)}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+    deadline.unref();
+    await closed;
+    clearTimeout(deadline);
+    await gateway.close();
+    await sandbox?.close();
+    logger.info('stopped');
+    logger.flush(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { errorReply, GatewayError } from '../errors.ts';
+import { contextOf } from '../http/context.ts';
+
+export interface Check {
+  name: string;
+  ready: boolean;
+  detail: string;
+}
+
+/** Readiness reads state the gateway keeps anyway; it never costs an upstream call once warm. */
+export type ReadinessProbe = () => Promise<Check[]>;
+
+export function healthRoutes(readiness: ReadinessProbe): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+  router.get('/healthz', (_req, res) => {
+    contextOf(res).route = 'GET /healthz';
+    res.setHeader('cache-control', 'no-store');
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    contextOf(res).route = 'GET /readyz';
+    const checks = await readiness();
+    const failing = checks.filter((c) => !c.ready);
+    if (failing.length === 0) {
+      res.setHeader('cache-control', 'no-store');
+      res.json({ status: 'ready', checks });
+      return;
+    }
+    const why = failing.map((c) => `${c.name}: ${c.detail}`).join('; ');
+    const reply = errorReply(new GatewayError('ERR_NOT_READY', `Not ready: ${why}`, { retryAfterS: 5 }), contextOf(res).requestId);
+    res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json({ ...(reply.body as object), checks });
+  });
+  return router;
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import type { Targets } from '../config.ts';
+import { bulkBlocksFor, realisticCsv } from './csv.ts';
+import { startDevIssuer } from './issuer.ts';
+import { startTenant, type Tenant } from './tenant.ts';
+
+export interface Persona {
+  name: string;
+  grants: string[];
+  token: string;
+}
+
+export interface Sandbox {
+  targets: Targets;
+  tenant: Tenant;
+  personas: Persona[];
+  close(): Promise<void>;
+}
+
+export const SANDBOX_CAMPAIGNS = ['2c91808571bcfcf80171c23e4b4221fc', 'campaign-q4-access-review'];
+export const SANDBOX_SOURCES = { small: 'e136567de87e4d029e60b3c3c55db56d', large: 'contractors-20k', bulk: 'bulk-256mib' };
+
+/** Starts the simulated tenant and the development issuer on loopback, and mints persona tokens. */
+export async function startSandbox(): Promise<Sandbox> {
+  const clientId = 'sandbox-client';
+  const clientSecret = randomBytes(16).toString('hex');
+  const tenant = await startTenant({
+    clientId,
+    clientSecret,
+    campaigns: SANDBOX_CAMPAIGNS,
+    sources: {
+      [SANDBOX_SOURCES.small]: { kind: 'fixed', body: realisticCsv(3), contentLength: true },
+      [SANDBOX_SOURCES.large]: { kind: 'fixed', body: realisticCsv(20_000), contentLength: false },
+      [SANDBOX_SOURCES.bulk]: { kind: 'bulk', blocks: bulkBlocksFor(256 * 1024 * 1024), contentLength: true },
+    },
+  });
+  const issuer = await startDevIssuer();
+  const twelveHoursS = 12 * 3600;
+  const mint = async (name: string, claims: Record<string, unknown>, grants: string[]): Promise<Persona> => ({
+    name,
+    grants,
+    token: await issuer.mint({ sub: name, ...claims }, { expiresInS: twelveHoursS }),
+  });
+  const personas = await Promise.all([
+    mint('cert-admin', { roles: ['CERT_ADMIN'] }, ['CERT_ADMIN']),
+    mint('report-admin', { roles: ['REPORT_ADMIN'] }, ['REPORT_ADMIN']),
+    mint('nesr-reader', { scope: 'openid idn:nesr:read' }, ['idn:nesr:read']),
+    mint('no-grants', {}, []),
+  ]);
+  return {
+    tenant,
+    personas,
+    targets: {
+      tenant: { baseUrl: new URL(tenant.origin), tokenUrl: new URL(tenant.tokenUrl), clientId, clientSecret },
+      callers: { keys: { kind: 'jwks', url: new URL(issuer.jwksUrl) }, issuer: issuer.issuer, audience: [issuer.audience] },
+    },
+    async close() {
+      await Promise.all([tenant.close(), issuer.close()]);
+    },
+  };
+}
+
+/** What `npm start` prints in sandbox mode: loud, with tokens and curl lines that work as printed. */
+export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
+  const token = (name: string) => sandbox.personas.find((p) => p.name === name)?.token ?? '';
+  const lines = [
+    '',
+    '================================================================================',
+    '  SANDBOX MODE — simulated IdentityNow tenant and development token issuer.',
+    '  Nothing here talks to SailPoint. Set UPSTREAM_BASE_URL (see .env.example) for',
+    '  a real tenant; NODE_ENV=production refuses to start without one.',
+    '================================================================================',
+    '',
+    `Gateway:           ${gatewayUrl}`,
+    `Simulated tenant:  ${sandbox.tenant.origin}  (faults: POST ${sandbox.tenant.origin}/__sandbox/faults)`,
+    '',
+    'Persona tokens (valid 12 h):',
+    ...sandbox.personas.map((p) => `  ${p.name.padEnd(13)} grants: ${(p.grants.join(' ') || '(none)').padEnd(14)} ${p.token}`),
+    '',
+    'Try:',
+    `  curl -i -X POST -H "Authorization: Bearer ${token('cert-admin')}" \\`,
+    `       ${gatewayUrl}/v3/campaigns/${SANDBOX_CAMPAIGNS[0]}/run-report/CAMPAIGN_STATUS_REPORT`,
+    `  curl -i -H "Authorization: Bearer ${token('nesr-reader')}" \\`,
+    `       ${gatewayUrl}/v3/non-employee-sources/${SANDBOX_SOURCES.small}/non-employees/download`,
+    `  curl -sS -o contractors.csv -H "Authorization: Bearer ${token('nesr-reader')}" \\`,
+    `       ${gatewayUrl}/v3/non-employee-sources/${SANDBOX_SOURCES.large}/non-employees/download`,
+    `  curl -i -X POST -H "Authorization: Bearer ${token('no-grants')}" \\`,
+    `       ${gatewayUrl}/v3/campaigns/${SANDBOX_CAMPAIGNS[0]}/run-report/CAMPAIGN_STATUS_REPORT   # 403`,
+    `  curl -i -X POST -H 'content-type: application/json' -d '{"operation":"runReport","fault":{"kind":"status","status":503},"times":1}' \\`,
+    `       ${sandbox.tenant.origin}/__sandbox/faults   # next run-report sees one 503 (the gateway retries)`,
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,298 @@
+// A simulated IdentityNow tenant on loopback: the token endpoint, the two v3 operations the
+// gateway serves, SailPoint's rate limit and error shapes, and switches for faults. Sandbox mode
+// runs it in-process; the test suite and the benchmarks use it as their upstream.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createHash, type Hash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { REPORT_TYPES } from '../config.ts';
+import { bulkBlock, bulkCsvLength, CSV_HEADER } from './csv.ts';
+
+export type Operation = 'runReport' | 'export' | 'token';
+
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string; body?: unknown }
+  | { kind: 'reset-before-headers' }
+  | { kind: 'stall-headers' }
+  | { kind: 'delay-headers'; ms: number }
+  /** Export only: send headers and `afterBytes` of the body, then reset the connection. */
+  | { kind: 'reset-mid-body'; afterBytes: number }
+  /** Export only: send headers and `afterBytes` of the body, then go silent. */
+  | { kind: 'stall-body'; afterBytes: number };
+
+export type CsvSource =
+  | { kind: 'fixed'; body: Buffer; contentLength: boolean }
+  | { kind: 'bulk'; blocks: number; contentLength: boolean };
+
+export interface RecordedRequest {
+  /** performance.now() at arrival, for sliding-window checks. */
+  atMs: number;
+  operation: Operation;
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+}
+
+export interface TenantOptions {
+  clientId: string;
+  clientSecret: string;
+  tokenLifetimeS?: number;
+  /** SailPoint's limit: 100 requests per 10 s per client id. null disables it. */
+  rateLimit?: { limit: number; windowMs: number } | null;
+  campaigns?: string[];
+  sources?: Record<string, CsvSource>;
+  port?: number;
+}
+
+export interface ExportStats {
+  started: number;
+  completed: number;
+  /** The caller (the gateway) closed the connection before the body was complete. */
+  aborted: number;
+  bytesWritten: number;
+  /** SHA-256 of each completed body, as the tenant wrote it. */
+  sha256: string[];
+}
+
+export interface Tenant {
+  origin: string;
+  tokenUrl: string;
+  requests: RecordedRequest[];
+  tokenRequests: number;
+  rateLimited: number;
+  exports: ExportStats;
+  addFault(operation: Operation, fault: Fault, times?: number): void;
+  clearFaults(): void;
+  /** Every token issued so far stops working: the next API call answers 401. */
+  revokeTokens(): void;
+  setSource(id: string, source: CsvSource): void;
+  close(): Promise<void>;
+}
+
+const errorBody = (detailCode: string, text: string) => ({
+  detailCode,
+  trackingId: randomBytes(16).toString('hex'),
+  messages: [{ locale: 'en-US', localeOrigin: 'DEFAULT', text }],
+  causes: [],
+});
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Writes with backpressure; resolves false if the connection closed first. */
+async function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (res.write(chunk)) return true;
+  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  return !res.destroyed;
+}
+
+export async function startTenant(options: TenantOptions): Promise<Tenant> {
+  const faults: Record<Operation, Fault[]> = { runReport: [], export: [], token: [] };
+  const tokens = new Map<string, number>();
+  const arrivals: number[] = [];
+  const sockets = new Set<Socket>();
+  const campaigns = new Set(options.campaigns ?? []);
+  const sources = new Map(Object.entries(options.sources ?? {}));
+  const rateLimit = options.rateLimit === undefined ? { limit: 100, windowMs: 10_000 } : options.rateLimit;
+
+  const tenant: Tenant = {
+    origin: '',
+    tokenUrl: '',
+    requests: [],
+    tokenRequests: 0,
+    rateLimited: 0,
+    exports: { started: 0, completed: 0, aborted: 0, bytesWritten: 0, sha256: [] },
+    addFault(operation, fault, times = 1) {
+      for (let i = 0; i < times; i += 1) faults[operation].push(fault);
+    },
+    clearFaults() {
+      for (const list of Object.values(faults)) list.length = 0;
+    },
+    revokeTokens() {
+      tokens.clear();
+    },
+    setSource(id, source) {
+      sources.set(id, source);
+    },
+    async close() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await once(server, 'close');
+    },
+  };
+
+  /** Applies a fault that acts before the answer; returns true when it took over the response. */
+  async function applyFault(fault: Fault | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (fault === undefined) return false;
+    switch (fault.kind) {
+      case 'status':
+        sendJson(res, fault.status, fault.body ?? statusBody(fault.status), fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+        return true;
+      case 'reset-before-headers':
+        req.socket.destroy();
+        return true;
+      case 'stall-headers':
+        return true;
+      case 'delay-headers':
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  function statusBody(status: number): unknown {
+    if (status === 401) return { error: 'JWT validation failed: JWT is expired' };
+    if (status === 429) return { message: ' Rate Limit Exceeded ' };
+    if (status === 404) return errorBody('404 Not found', 'The server did not find a current representation for the target resource.');
+    if (status === 403) return errorBody('403 Forbidden', 'The server understood the request but refuses to authorize it.');
+    if (status === 400) return errorBody('400.1 Bad Request Content', 'The request was syntactically correct but its content is semantically invalid.');
+    return errorBody(`${status}.0 Internal Fault`, 'An internal fault occurred.');
+  }
+
+  function authorized(req: IncomingMessage): boolean {
+    const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const expiresAt = match ? tokens.get(match[1] as string) : undefined;
+    return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  /** SailPoint's sliding limit; answers 429 with Retry-After when over it. */
+  function overLimit(res: ServerResponse): boolean {
+    if (rateLimit === null) return false;
+    const now = performance.now();
+    while (arrivals.length > 0 && (arrivals[0] as number) <= now - rateLimit.windowMs) arrivals.shift();
+    if (arrivals.length >= rateLimit.limit) {
+      tenant.rateLimited += 1;
+      const waitS = Math.ceil(((arrivals[0] as number) + rateLimit.windowMs - now) / 1000);
+      sendJson(res, 429, { message: ' Rate Limit Exceeded ' }, { 'retry-after': String(Math.max(1, waitS)) });
+      return true;
+    }
+    arrivals.push(now);
+    return false;
+  }
+
+  async function issueToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    tenant.tokenRequests += 1;
+    const form = new URLSearchParams(await readBody(req));
+    if (await applyFault(faults.token.shift(), req, res)) return;
+    if (
+      form.get('grant_type') !== 'client_credentials' ||
+      form.get('client_id') !== options.clientId ||
+      form.get('client_secret') !== options.clientSecret
+    ) {
+      sendJson(res, 401, { error: 'invalid_client', error_description: 'Bad credentials' });
+      return;
+    }
+    const lifetimeS = options.tokenLifetimeS ?? 749;
+    const token = randomBytes(24).toString('hex');
+    tokens.set(token, Date.now() + lifetimeS * 1000);
+    sendJson(res, 200, { access_token: token, token_type: 'bearer', expires_in: lifetimeS, scope: 'sp:scopes:all', tenant_id: 'sandbox' });
+  }
+
+  async function streamExport(res: ServerResponse, source: CsvSource, fault: Fault | undefined): Promise<void> {
+    const stats = tenant.exports;
+    stats.started += 1;
+    const length = source.kind === 'fixed' ? source.body.length : bulkCsvLength(source.blocks);
+    const headers: Record<string, string | number> = { 'content-type': 'text/csv;charset=utf-8' };
+    if (source.contentLength) headers['content-length'] = length;
+    res.writeHead(200, headers);
+    const hash: Hash = createHash('sha256');
+    let sent = 0;
+    const cutAt = fault && (fault.kind === 'reset-mid-body' || fault.kind === 'stall-body') ? fault.afterBytes : Infinity;
+
+    const emit = async (chunk: Buffer): Promise<boolean> => {
+      let piece = chunk;
+      if (sent + piece.length > cutAt) piece = piece.subarray(0, cutAt - sent);
+      hash.update(piece);
+      sent += piece.length;
+      stats.bytesWritten += piece.length;
+      const open = await write(res, piece);
+      return open && sent < cutAt;
+    };
+
+    let open = true;
+    if (source.kind === 'fixed') {
+      for (let offset = 0; open && offset < source.body.length; offset += 64 * 1024) {
+        open = await emit(source.body.subarray(offset, offset + 64 * 1024));
+      }
+    } else {
+      open = await emit(Buffer.from(CSV_HEADER));
+      for (let n = 0; open && n < source.blocks; n += 1) open = await emit(bulkBlock(n));
+    }
+
+    if (sent >= cutAt && fault) {
+      if (fault.kind === 'reset-mid-body') res.socket?.resetAndDestroy();
+      return; // stall-body: leave the connection open and silent
+    }
+    if (!open || res.destroyed) {
+      stats.aborted += 1;
+      return;
+    }
+    res.end();
+    stats.completed += 1;
+    stats.sha256.push(hash.digest('hex'));
+  }
+
+  async function api(operation: 'runReport' | 'export', match: RegExpExecArray, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    tenant.requests.push({ atMs: performance.now(), operation, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    await readBody(req);
+    const fault = faults[operation].shift();
+    if (await applyFault(fault, req, res)) return;
+    if (!authorized(req)) {
+      sendJson(res, 401, { error: 'JWT validation failed: JWT is expired' });
+      return;
+    }
+    if (overLimit(res)) return;
+    const id = decodeURIComponent(match[1] as string);
+    if (operation === 'runReport') {
+      const type = match[2] as string;
+      if (!(REPORT_TYPES as readonly string[]).includes(type)) return sendJson(res, 400, statusBody(400));
+      if (!campaigns.has(id)) return sendJson(res, 404, statusBody(404));
+      return sendJson(res, 202, {});
+    }
+    const source = sources.get(id);
+    if (!source) return sendJson(res, 404, statusBody(404));
+    await streamExport(res, source, fault);
+  }
+
+  const RUN_REPORT = /^\/v3\/campaigns\/([^/]+)\/run-report\/([^/?]+)$/;
+  const EXPORT = /^\/v3\/non-employee-sources\/([^/]+)\/non-employees\/download$/;
+
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const handle = async () => {
+      let match: RegExpExecArray | null;
+      if (req.method === 'POST' && path === '/oauth/token') return issueToken(req, res);
+      if (req.method === 'POST' && (match = RUN_REPORT.exec(path))) return api('runReport', match, req, res);
+      if (req.method === 'GET' && (match = EXPORT.exec(path))) return api('export', match, req, res);
+      if (req.method === 'POST' && path === '/__sandbox/faults') {
+        const { operation, fault, times } = JSON.parse(await readBody(req)) as { operation: Operation; fault: Fault; times?: number };
+        tenant.addFault(operation, fault, times);
+        return sendJson(res, 200, { queued: times ?? 1 });
+      }
+      return sendJson(res, 404, statusBody(404));
+    };
+    handle().catch(() => res.destroy());
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(options.port ?? 0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  tenant.origin = `http://127.0.0.1:${port}`;
+  tenant.tokenUrl = `${tenant.origin}/oauth/token`;
+  return tenant;
+}
