@@ -71,13 +71,16 @@ export async function startDevIssuer(options: { issuer?: string; audience?: stri
     current: published[0] as SigningKey,
     async mint(claims = {}, mintOptions = {}) {
       const key = mintOptions.key ?? issuer.current;
-      return new SignJWT({ sub: 'user-1', ...claims })
-        .setProtectedHeader({ alg: 'ES256', kid: mintOptions.kid ?? key.kid, typ: 'JWT' })
-        .setIssuer(issuer.issuer)
-        .setAudience(issuer.audience)
-        .setIssuedAt()
-        .setExpirationTime(`${mintOptions.expiresInS ?? 300}s`)
-        .sign(key.privateKey);
+      const nowS = Math.floor(Date.now() / 1000);
+      const payload: JWTPayload = {
+        sub: 'user-1',
+        iss: issuer.issuer,
+        aud: issuer.audience,
+        iat: nowS,
+        exp: nowS + (mintOptions.expiresInS ?? 300),
+        ...claims,
+      };
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: mintOptions.kid ?? key.kid, typ: 'JWT' }).sign(key.privateKey);
     },
     async rotate(rotateOptions = {}) {
       const next = await createSigningKey();

@@ -60,6 +60,8 @@ export interface Tenant {
   tokenUrl: string;
   requests: RecordedRequest[];
   tokenRequests: number;
+  /** Every access token handed out, so tests can prove none of them reaches a log. */
+  issuedTokens: string[];
   rateLimited: number;
   exports: ExportStats;
   addFault(operation: Operation, fault: Fault, times?: number): void;
@@ -111,6 +113,7 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     tokenUrl: '',
     requests: [],
     tokenRequests: 0,
+    issuedTokens: [],
     rateLimited: 0,
     exports: { started: 0, completed: 0, aborted: 0, bytesWritten: 0, sha256: [] },
     addFault(operation, fault, times = 1) {
@@ -197,6 +200,7 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     const lifetimeS = options.tokenLifetimeS ?? 749;
     const token = randomBytes(24).toString('hex');
     tokens.set(token, Date.now() + lifetimeS * 1000);
+    tenant.issuedTokens.push(token);
     sendJson(res, 200, { access_token: token, token_type: 'bearer', expires_in: lifetimeS, scope: 'sp:scopes:all', tenant_id: 'sandbox' });
   }
 

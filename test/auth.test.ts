@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { base64url, SignJWT } from 'jose';
+import request from 'supertest';
+import { createSigningKey } from '../src/sandbox/issuer.ts';
+import { runReportPath, startHarness, type Harness } from './support/harness.ts';
+
+const ADMIN = { roles: ['CERT_ADMIN'] };
+
+function assertUnauthorized(response: request.Response, reason: RegExp): void {
+  assert.equal(response.status, 401);
+  assert.match(String(response.body.error), reason);
+  assert.match(String(response.headers['www-authenticate']), /^Bearer .*error="invalid_token"/);
+  assert.ok(response.headers['x-request-id']);
+}
+
+describe('caller authentication', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: '600000' } });
+  });
+  after(() => h.close());
+
+  const call = (authorization?: string) => {
+    const r = request(h.url).post(runReportPath());
+    return authorization === undefined ? r : r.set('Authorization', authorization);
+  };
+
+  it('accepts a valid token', async () => {
+    const response = await call(`Bearer ${await h.token(ADMIN)}`);
+    assert.equal(response.status, 202);
+  });
+
+  it('When the token is missing, then 401 with WWW-Authenticate', async () => {
+    assertUnauthorized(await call(), /Missing bearer token/);
+  });
+
+  it('When the token is malformed, then 401', async () => {
+    assertUnauthorized(await call('Bearer not-a-jwt'), /Malformed/);
+    assertUnauthorized(await call('Bearer a.b.c'), /malformed token/);
+  });
+
+  it('When the scheme is not Bearer, then 401', async () => {
+    assertUnauthorized(await call(`Basic ${Buffer.from('u:p').toString('base64')}`), /scheme must be Bearer/);
+  });
+
+  it('When the token says alg "none", then 401', async () => {
+    const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }));
+    const now = Math.floor(Date.now() / 1000);
+    const payload = base64url.encode(JSON.stringify({ sub: 'mallory', iss: h.issuer.issuer, aud: h.issuer.audience, exp: now + 300, ...ADMIN }));
+    assertUnauthorized(await call(`Bearer ${header}.${payload}.`), /algorithm not allowed/);
+  });
+
+  it('When the token is HMAC-signed with the public key as secret, then 401', async () => {
+    const publicPem = createPublicKey({ key: h.issuer.current.publicJwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ sub: 'mallory', iss: h.issuer.issuer, aud: h.issuer.audience, exp: now + 300, ...ADMIN })
+      .setProtectedHeader({ alg: 'HS256', kid: h.issuer.current.kid })
+      .sign(Buffer.from(publicPem));
+    assertUnauthorized(await call(`Bearer ${forged}`), /algorithm not allowed/);
+  });
+
+  it('When the token expired beyond the clock tolerance, then 401 "expired"', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, exp: now - 120, iat: now - 600 })}`), /expired/);
+  });
+
+  it('When the token expired within the clock tolerance, then it is still accepted', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const response = await call(`Bearer ${await h.token({ ...ADMIN, exp: now - 5, iat: now - 600 })}`);
+    assert.equal(response.status, 202);
+  });
+
+  it('When the token has no exp, then 401', async () => {
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, exp: undefined })}`), /"exp" claim/);
+  });
+
+  it('When the token is not yet valid, then 401', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, nbf: now + 600 })}`), /not yet valid/);
+  });
+
+  it('When the issuer is wrong, then 401', async () => {
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, iss: 'https://evil.example/' })}`), /"iss"/);
+  });
+
+  it('When the audience is wrong, then 401', async () => {
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, aud: 'another-api' })}`), /"aud"/);
+  });
+
+  it('When the subject is missing, then 401', async () => {
+    assertUnauthorized(await call(`Bearer ${await h.token({ ...ADMIN, sub: undefined })}`), /"sub"/);
+  });
+
+  it('When the kid is known but the signature is from another key, then 401', async () => {
+    const other = await createSigningKey();
+    const token = await h.issuer.mint(ADMIN, { key: other, kid: h.issuer.current.kid });
+    assertUnauthorized(await call(`Bearer ${token}`), /signature verification failed/);
+  });
+
+  it('When a flood of tokens carries unknown kids, then the JWKS is fetched once, not per request', async () => {
+    const before = h.issuer.jwksRequests;
+    const other = await createSigningKey();
+    for (let i = 0; i < 10; i += 1) {
+      const token = await h.issuer.mint(ADMIN, { key: other, kid: `random-${i}` });
+      assertUnauthorized(await call(`Bearer ${token}`), /no key matches/);
+    }
+    assert.ok(h.issuer.jwksRequests - before <= 1, `JWKS fetched ${h.issuer.jwksRequests - before} times`);
+    assert.equal(h.tenant.requests.filter((r) => r.headers.authorization?.includes('random')).length, 0);
+  });
+});
+
+describe('caller keys over time', () => {
+  it('When the identity provider rotates its key, then tokens signed with the new key are accepted', async () => {
+    const h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: '0' } });
+    try {
+      const fetchesBefore = h.issuer.jwksRequests;
+      await h.issuer.rotate({ retireOld: true });
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(ADMIN)}`);
+      assert.equal(response.status, 202);
+      assert.equal(h.issuer.jwksRequests, fetchesBefore + 1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When the JWKS endpoint goes down after start, then keys already fetched keep working and an unknown kid is a 503', async () => {
+    const h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: '0' } });
+    try {
+      const token = await h.token(ADMIN);
+      h.issuer.mode = 'down';
+      const ok = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}`);
+      assert.equal(ok.status, 202);
+      const rotated = await h.issuer.rotate();
+      const unknown = await request(h.url)
+        .post(runReportPath())
+        .set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: rotated })}`);
+      assert.equal(unknown.status, 503);
+      assert.ok(Number(unknown.headers['retry-after']) >= 1);
+      assert.equal(unknown.body.trackingId, unknown.headers['x-request-id']);
+      assert.equal(h.tenant.requests.length, 1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When the JWKS endpoint is down from the start, then callers get 503 (never 401) and readiness fails', async () => {
+    const h = await startHarness({ cold: true, env: { AUTH_JWKS_COOLDOWN_MS: '0' } });
+    try {
+      h.issuer.mode = 'error';
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(ADMIN)}`);
+      assert.equal(response.status, 503);
+      assert.equal(response.body.messages[0].locale, 'en-US');
+      assert.ok(Number(response.headers['retry-after']) >= 1);
+      const ready = await request(h.url).get('/readyz');
+      assert.equal(ready.status, 503);
+      assert.equal(h.tenant.requests.length, 0);
+      h.issuer.mode = 'up';
+      const recovered = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(ADMIN)}`);
+      assert.equal(recovered.status, 202);
+    } finally {
+      await h.close();
+    }
+  });
+});

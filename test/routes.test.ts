@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { realisticCsv } from '../src/sandbox/csv.ts';
+import { CAMPAIGN, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+
+const SOURCE = 'e136567de87e4d029e60b3c3c55db56d';
+
+describe('route policies', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      tenant: { sources: { [SOURCE]: { kind: 'fixed', body: realisticCsv(3), contentLength: true } } },
+    });
+  });
+  after(() => h.close());
+
+  for (const role of ['CERT_ADMIN', 'DASHBOARD', 'ORG_ADMIN', 'REPORT_ADMIN']) {
+    it(`When the caller holds ${role}, then a campaign report starts`, async () => {
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: [role] })}`);
+      assert.equal(response.status, 202);
+      assert.deepEqual(response.body, {});
+    });
+  }
+
+  it('When the caller holds a role outside the policy, then 403 in ErrorResponseDto shape and nothing goes upstream', async () => {
+    const before = h.tenant.requests.length;
+    const response = await request(h.url)
+      .post(runReportPath())
+      .set('X-Request-Id', 'req-forbidden-1')
+      .set('Authorization', `Bearer ${await h.token({ roles: ['HELPDESK'], scope: 'idn:nesr:read' })}`);
+    assert.equal(response.status, 403);
+    assert.equal(response.body.detailCode, '403 Forbidden');
+    assert.equal(response.body.trackingId, 'req-forbidden-1');
+    assert.deepEqual(Object.keys(response.body.messages[0]).sort(), ['locale', 'localeOrigin', 'text']);
+    assert.equal(response.body.messages[0].localeOrigin, 'DEFAULT');
+    assert.equal(h.tenant.requests.length, before);
+  });
+
+  it('When the grant arrives as a space-separated scope string, then the export is allowed', async () => {
+    const response = await request(h.url)
+      .get(exportPath(SOURCE))
+      .set('Authorization', `Bearer ${await h.token({ scope: 'openid profile idn:nesr:read' })}`);
+    assert.equal(response.status, 200);
+    assert.equal(response.text, realisticCsv(3).toString());
+  });
+
+  it('When the grant arrives in the authorities or permissions array, then it counts', async () => {
+    for (const claims of [{ authorities: ['ORG_ADMIN'] }, { permissions: ['DASHBOARD'] }, { scp: 'CERT_ADMIN' }]) {
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(claims)}`);
+      assert.equal(response.status, 202, JSON.stringify(claims));
+    }
+  });
+
+  it('When a campaign role asks for the export, then 403', async () => {
+    const response = await request(h.url).get(exportPath(SOURCE)).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`);
+    assert.equal(response.status, 403);
+  });
+});
+
+describe('configured policies', () => {
+  it('When ACCESS_RUN_REPORT names a custom grant, then only it is accepted', async () => {
+    const h = await startHarness({ env: { ACCESS_RUN_REPORT: 'reports:run', AUTH_GRANT_CLAIMS: 'groups' } });
+    try {
+      const allowed = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ groups: ['reports:run'] })}`);
+      assert.equal(allowed.status, 202);
+      const refused = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`);
+      assert.equal(refused.status, 403);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('path validation and routing', () => {
+  let h: Harness;
+  let admin: string;
+  before(async () => {
+    h = await startHarness({
+      env: { CORS_ORIGINS: 'https://app.example.com' },
+      tenant: { sources: { [SOURCE]: { kind: 'fixed', body: realisticCsv(3), contentLength: true } } },
+    });
+    admin = `Bearer ${await h.token({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+  });
+  after(() => h.close());
+
+  it('When the report type is not one of the four, then 400 and nothing goes upstream', async () => {
+    for (const type of ['UNKNOWN_REPORT', 'campaign_status_report', 'CAMPAIGN_STATUS_REPORT%00']) {
+      const response = await request(h.url).post(runReportPath(CAMPAIGN, type)).set('Authorization', admin);
+      assert.equal(response.status, 400, type);
+      assert.equal(response.body.detailCode, '400.1 Bad Request Content');
+    }
+    assert.equal(h.tenant.requests.length, 0);
+  });
+
+  const hostile = ['..%2F', '..%2F..%2Fadmin', '%2e%2e', '..', '%00', 'abc%00def', 'a%20b', '%252F', 'a.b', '%E0%A4%A', 'x'.repeat(129), '%F0%9F%98%80'];
+  for (const id of hostile) {
+    it(`When the id is hostile (${id.length > 20 ? `${id.length} chars` : id}), then 400 and it never reaches the upstream`, async () => {
+      const campaign = await request(h.url).post(runReportPath(id)).set('Authorization', admin);
+      assert.equal(campaign.status, 400);
+      const source = await request(h.url).get(exportPath(id)).set('Authorization', admin);
+      assert.equal(source.status, 400);
+      assert.equal(h.tenant.requests.length, 0);
+    });
+  }
+
+  it('When the id is empty, then 400', async () => {
+    const response = await request(h.url).post('/v3/campaigns//run-report/CAMPAIGN_STATUS_REPORT').set('Authorization', admin);
+    assert.equal(response.status, 400);
+    assert.equal(h.tenant.requests.length, 0);
+  });
+
+  it('When the id is 128 safe characters, then it goes upstream (and the unknown campaign 404 is relayed)', async () => {
+    const id = `${'a'.repeat(64)}-${'B'.repeat(61)}_9`;
+    assert.equal(id.length, 128);
+    const response = await request(h.url).post(runReportPath(id)).set('Authorization', admin);
+    assert.equal(response.status, 404);
+    assert.equal(response.body.detailCode, '404 Not found');
+    assert.equal(h.tenant.requests.at(-1)?.path, runReportPath(id));
+  });
+
+  it('When any other path or method is asked, then 404 (not an open proxy)', async () => {
+    const before = h.tenant.requests.length;
+    for (const [method, path] of [
+      ['get', runReportPath()],
+      ['post', exportPath(SOURCE)],
+      ['get', '/v3/campaigns'],
+      ['get', '/v3/non-employee-sources/x/non-employees'],
+      ['get', '/oauth/token'],
+      ['get', '/V3/CAMPAIGNS/x/run-report/CAMPAIGN_STATUS_REPORT'],
+      ['post', `${runReportPath()}/`],
+      ['get', '/'],
+    ] as const) {
+      const response = await request(h.url)[method](path).set('Authorization', admin);
+      assert.equal(response.status, 404, `${method} ${path}`);
+      assert.equal(response.body.detailCode, '404 Not found');
+    }
+    assert.equal(h.tenant.requests.length, before);
+  });
+
+  it('When the SDK sends the POST with a form Content-Type and no body, then it works', async () => {
+    const response = await request(h.url)
+      .post(runReportPath())
+      .set('Authorization', admin)
+      .set('Content-Type', 'application/x-www-form-urlencoded');
+    assert.equal(response.status, 202);
+    const withBody = await request(h.url).post(runReportPath()).set('Authorization', admin).set('Content-Type', 'application/json').send('{"ignored":true}');
+    assert.equal(withBody.status, 202);
+  });
+
+  it('When the SDK asks for the CSV with Accept: application/json, text/plain, */*, then it gets text/csv', async () => {
+    const response = await request(h.url).get(exportPath(SOURCE)).set('Authorization', admin).set('Accept', 'application/json, text/plain, */*');
+    assert.equal(response.status, 200);
+    assert.match(String(response.headers['content-type']), /^text\/csv/);
+  });
+
+  it('When the caller sends a sane X-Request-Id, then it is echoed and forwarded upstream; an insane one is replaced', async () => {
+    const sane = await request(h.url).post(runReportPath()).set('Authorization', admin).set('X-Request-Id', 'front-end.req:42');
+    assert.equal(sane.headers['x-request-id'], 'front-end.req:42');
+    assert.equal(h.tenant.requests.at(-1)?.headers['x-request-id'], 'front-end.req:42');
+    const insane = await request(h.url).post(runReportPath()).set('Authorization', admin).set('X-Request-Id', 'a b<script>');
+    assert.match(String(insane.headers['x-request-id']), /^[0-9a-f]{32}$/);
+    assert.equal(h.tenant.requests.at(-1)?.headers['x-request-id'], insane.headers['x-request-id']);
+  });
+
+  it("The caller's token and cookies never go upstream; the gateway's own credential does", async () => {
+    await request(h.url).post(runReportPath()).set('Authorization', admin).set('Cookie', 'session=abc');
+    const upstream = h.tenant.requests.at(-1);
+    assert.ok(upstream);
+    assert.notEqual(upstream.headers.authorization, admin);
+    assert.equal(upstream.headers.authorization, `Bearer ${h.tenant.issuedTokens.at(-1)}`);
+    assert.equal(upstream.headers.cookie, undefined);
+  });
+
+  it('Responses carry helmet headers and no X-Powered-By', async () => {
+    const response = await request(h.url).get('/healthz');
+    assert.equal(response.headers['x-powered-by'], undefined);
+    assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    assert.ok(response.headers['x-request-id']);
+  });
+
+  it('CORS answers only the configured origins', async () => {
+    const allowed = await request(h.url).options(runReportPath()).set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+    assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
+    const other = await request(h.url).options(runReportPath()).set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+  });
+});

@@ -1,0 +1,102 @@
+// Builds the real gateway against real loopback servers: the simulated tenant (upstream and token
+// endpoint) and the development issuer (JWKS). Logs are captured as parsed JSON lines.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config.ts';
+import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/log.ts';
+import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
+import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
+
+export const CLIENT_ID = 'gateway-test-client';
+export const CLIENT_SECRET = 'tenant-client-secret-DO-NOT-LOG-3f9a';
+export const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
+
+export interface Harness {
+  url: string;
+  tenant: Tenant;
+  issuer: DevIssuer;
+  gateway: Gateway;
+  /** Every log line so far, parsed. */
+  logs(): Array<Record<string, unknown>>;
+  rawLogs(): string;
+  /** A valid caller token with the given claims (roles, scope, sub…). */
+  token(claims?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  tenant?: Partial<TenantOptions>;
+  /** Skip gateway.warm(): the first call fetches keys and the credential itself. */
+  cold?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const tenant = await startTenant({
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    campaigns: [CAMPAIGN],
+    rateLimit: null,
+    ...options.tenant,
+  });
+  const issuer = await startDevIssuer();
+  const parsed = parseConfig({
+    UPSTREAM_BASE_URL: tenant.origin,
+    UPSTREAM_CLIENT_ID: CLIENT_ID,
+    UPSTREAM_CLIENT_SECRET: CLIENT_SECRET,
+    AUTH_JWKS_URL: issuer.jwksUrl,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: issuer.audience,
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('; '));
+  const { config } = parsed;
+  assert.ok(config.targets);
+
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
+      callback();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const gateway = createGateway(config, config.targets, logger);
+  if (!options.cold) await gateway.warm();
+  const server: Server = gateway.app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    tenant,
+    issuer,
+    gateway,
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    rawLogs: () => lines.join('\n'),
+    token: (claims = {}) => issuer.mint(claims),
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await gateway.close();
+      await Promise.all([tenant.close(), issuer.close()]);
+    },
+  };
+}
+
+/** Waits until check() holds, polling; fails with `what` after timeoutMs. Never asserts a duration. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export const runReportPath = (id = CAMPAIGN, type = 'CAMPAIGN_STATUS_REPORT') => `/v3/campaigns/${id}/run-report/${type}`;
+export const exportPath = (id: string) => `/v3/non-employee-sources/${id}/non-employees/download`;
