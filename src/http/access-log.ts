@@ -31,7 +31,7 @@ export function accessLog(logger: Logger) {
     customAttributeKeys: { reqId: 'requestId' },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
+    customErrorMessage: () => 'request completed',
     customSuccessObject: (req, res, value: { responseTime: number }) => line(req, res, value.responseTime),
     customErrorObject: (req, res, error, value: { responseTime: number }) => ({
       ...line(req, res, value.responseTime),

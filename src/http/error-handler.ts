@@ -10,7 +10,7 @@ export function sendError(res: Response, error: GatewayError): void {
 
 export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
   const gatewayError = toGatewayError(error);
-  if (gatewayError.status >= 500) req.log.error({ err: error }, 'request failed');
+  if (gatewayError.status >= 500) req.log.error({ err: error, code: gatewayError.code }, 'gateway error answered');
   if (res.headersSent) {
     // Too late for an error body: cut the connection so the failure cannot pass for a success.
     res.destroy(gatewayError);
