@@ -1,0 +1,52 @@
+// Runs the gateway as its own process (as in production), so its memory and its signal handling
+// can be observed from outside.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { eventually } from './harness.ts';
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resident set size now and at its peak (VmHWM), in bytes, from /proc. */
+  memory(): { rssBytes: number; peakBytes: number };
+  exited: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+function statusField(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let port = 0;
+  await eventually(() => {
+    const match = /"port":(\d+),"msg":"gateway listening"/.exec(out);
+    if (match) port = Number(match[1]);
+    return port > 0 || child.exitCode !== null;
+  }, 'gateway process listening', 20_000);
+  if (port === 0) throw new Error(`gateway process exited: ${err}`);
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    stdout: () => out,
+    stderr: () => err,
+    memory: () => ({ rssBytes: statusField(child.pid as number, 'VmRSS'), peakBytes: statusField(child.pid as number, 'VmHWM') }),
+    exited,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
