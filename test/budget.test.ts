@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import { runReportPath, startHarness } from './support/harness.ts';
+
+/** The largest number of arrivals inside any window of windowMs. */
+function maxInAnyWindow(arrivalsMs: number[], windowMs: number): number {
+  const sorted = [...arrivalsMs].sort((a, b) => a - b);
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end += 1) {
+    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start += 1;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+describe('the upstream budget', () => {
+  it('When a burst far above the budget arrives, then no sliding window ever sees more than the limit and the tenant never answers 429', async () => {
+    const limit = 10;
+    const windowMs = 500;
+    const h = await startHarness({
+      env: { UPSTREAM_RATE_LIMIT: String(limit), UPSTREAM_RATE_WINDOW_MS: String(windowMs) },
+      tenant: { rateLimit: { limit, windowMs } },
+    });
+    try {
+      const caller = `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`;
+      const responses = await Promise.all(Array.from({ length: 45 }, () => request(h.url).post(runReportPath()).set('Authorization', caller)));
+      assert.deepEqual([...new Set(responses.map((r) => r.status))], [202]);
+      assert.equal(h.tenant.requests.length, 45);
+      assert.equal(h.tenant.rateLimited, 0);
+      const worst = maxInAnyWindow(h.tenant.requests.map((r) => r.atMs), windowMs);
+      assert.ok(worst <= limit, `${worst} arrivals within one ${windowMs} ms window`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('maxInAnyWindow counts a window edge correctly', () => {
+    assert.equal(maxInAnyWindow([0, 100, 499, 500, 999], 500), 3);
+    assert.equal(maxInAnyWindow([], 500), 0);
+  });
+});

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { startHarness, type Harness } from './support/harness.ts';
+
+describe('health and readiness', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  it('/healthz answers 200 while the process is alive', async () => {
+    const response = await request(h.url).get('/healthz');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, { status: 'ok' });
+  });
+
+  it('/readyz answers 200 naming each dependency, and a warm gateway probes without any upstream or IdP call', async () => {
+    const tokenFetches = h.tenant.tokenRequests;
+    const jwksFetches = h.issuer.jwksRequests;
+    for (let i = 0; i < 5; i += 1) {
+      const response = await request(h.url).get('/readyz');
+      assert.equal(response.status, 200);
+      assert.deepEqual(response.body.checks.map((c: { name: string; ready: boolean }) => [c.name, c.ready]), [
+        ['callerKeys', true],
+        ['upstreamCredential', true],
+      ]);
+    }
+    assert.equal(h.tenant.tokenRequests, tokenFetches);
+    assert.equal(h.issuer.jwksRequests, jwksFetches);
+    assert.equal(h.tenant.requests.length, 0);
+  });
+
+  it('At start, one log line per dependency says whether it works', () => {
+    const lines = h.logs().filter((l) => l.msg === 'dependency ready' || l.msg === 'dependency not ready');
+    assert.deepEqual(lines.map((l) => [l.dependency, l.ready]), [
+      ['callerKeys', true],
+      ['upstreamCredential', true],
+    ]);
+  });
+});

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { realisticCsv } from '../src/sandbox/csv.ts';
+import { CLIENT_SECRET, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+
+describe('logs', () => {
+  let h: Harness;
+  let token: string;
+  before(async () => {
+    h = await startHarness({ tenant: { sources: { s1: { kind: 'fixed', body: realisticCsv(100), contentLength: false } } } });
+    token = await h.token({ sub: 'alice@example.com', roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' });
+    // Exercise every path that handles a secret: success, a credential refresh, a refusal, a retry.
+    await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}`).set('Cookie', 'session=cookie-secret-value');
+    h.tenant.revokeTokens();
+    await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}`);
+    await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}x`);
+    await request(h.url).get(exportPath('s1')).set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'req-log-export');
+    h.tenant.addFault('export', { kind: 'status', status: 503 });
+    await request(h.url).get(exportPath('s1')).set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'req-log-retry');
+  });
+  after(() => h.close());
+
+  it('No secret reaches a log: caller token, cookies, the client secret, upstream access tokens', () => {
+    const all = h.rawLogs();
+    assert.ok(all.length > 0);
+    assert.ok(h.tenant.issuedTokens.length >= 2);
+    for (const secret of [token, token.split('.')[2] as string, 'cookie-secret-value', CLIENT_SECRET, ...h.tenant.issuedTokens]) {
+      assert.equal(all.includes(secret), false, `a log line contains ${secret.slice(0, 12)}…`);
+    }
+    assert.equal(/bearer\s+[A-Za-z0-9]/i.test(all), false);
+  });
+
+  it('One access line per request with id, route template, status, duration, subject, attempts and bytes', () => {
+    const lines = h.logs().filter((l) => l.requestId === 'req-log-export' && l.msg === 'request completed');
+    assert.equal(lines.length, 1);
+    const line = lines[0] as Record<string, unknown>;
+    assert.equal(line.route, 'GET /v3/non-employee-sources/{id}/non-employees/download');
+    assert.equal(line.status, 200);
+    assert.equal(typeof line.durationMs, 'number');
+    assert.equal(line.subject, 'alice@example.com');
+    assert.equal(line.grant, 'idn:nesr:read');
+    assert.equal(line.upstreamAttempts, 1);
+    assert.equal(line.bytes, realisticCsv(100).length);
+  });
+
+  it('Every line about a request carries its request id', () => {
+    const retried = h.logs().filter((l) => l.requestId === 'req-log-retry');
+    assert.ok(retried.some((l) => l.msg === 'upstream attempt will be retried'));
+    assert.ok(retried.some((l) => l.msg === 'upstream attempt'));
+    const access = retried.find((l) => l.msg === 'request completed');
+    assert.equal(access?.upstreamAttempts, 2);
+    const refresh = h.logs().find((l) => l.msg === 'upstream answered 401; refreshing the gateway credential once');
+    assert.ok(refresh && typeof refresh.requestId === 'string');
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
+import { eventually } from './support/harness.ts';
+
+describe('sandbox mode (npm start with no configuration)', () => {
+  let gateway: GatewayProcess;
+  const tokens = new Map<string, string>();
+  let tenantOrigin = '';
+
+  before(async () => {
+    gateway = await startGatewayProcess({});
+    await eventually(() => gateway.stdout().includes('Try:'), 'sandbox banner printed');
+    for (const match of gateway.stdout().matchAll(/^ {2}([a-z-]+) +grants: .*? (eyJ[\w.-]+)$/gm)) {
+      tokens.set(match[1] as string, match[2] as string);
+    }
+    tenantOrigin = /Simulated tenant: +(http:\/\/127\.0\.0\.1:\d+)/.exec(gateway.stdout())?.[1] ?? '';
+  });
+  after(() => gateway.stop());
+
+  it('says loudly that it is a sandbox and prints a token per persona', () => {
+    assert.match(gateway.stdout(), /SANDBOX MODE/);
+    assert.deepEqual([...tokens.keys()].sort(), ['cert-admin', 'nesr-reader', 'no-grants', 'report-admin']);
+    assert.match(gateway.stdout(), /curl -i -X POST -H "Authorization: Bearer eyJ/);
+  });
+
+  it('the printed tokens work against the simulated tenant, as the curl lines show', async () => {
+    const gatewayUrl = /Gateway: +(http:\/\/127\.0\.0\.1:\d+)/.exec(gateway.stdout())?.[1];
+    assert.equal(gatewayUrl, gateway.url);
+    const report = await fetch(`${gateway.url}/v3/campaigns/2c91808571bcfcf80171c23e4b4221fc/run-report/CAMPAIGN_STATUS_REPORT`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.get('cert-admin')}` },
+    });
+    assert.equal(report.status, 202);
+    const refused = await fetch(`${gateway.url}/v3/campaigns/2c91808571bcfcf80171c23e4b4221fc/run-report/CAMPAIGN_STATUS_REPORT`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.get('no-grants')}` },
+    });
+    assert.equal(refused.status, 403);
+    const csv = await fetch(`${gateway.url}/v3/non-employee-sources/contractors-20k/non-employees/download`, {
+      headers: { authorization: `Bearer ${tokens.get('nesr-reader')}` },
+    });
+    assert.equal(csv.status, 200);
+    const lines = (await csv.text()).trimEnd().split('\n');
+    assert.equal(lines.length, 20_001);
+    assert.equal(lines[0], 'accountName,firstName,lastName,phone,email,manager,startDate,endDate');
+  });
+
+  it('the simulated tenant takes fault switches over HTTP, and the gateway rides over a 503', async () => {
+    const queued = await fetch(`${tenantOrigin}/__sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operation: 'runReport', fault: { kind: 'status', status: 503 }, times: 1 }),
+    });
+    assert.equal(queued.status, 200);
+    const report = await fetch(`${gateway.url}/v3/campaigns/campaign-q4-access-review/run-report/CERTIFICATION_SIGNOFF_REPORT`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.get('report-admin')}` },
+    });
+    assert.equal(report.status, 202);
+  });
+
+  it('When it gets SIGTERM, then it exits 0', async () => {
+    assert.equal(await gateway.stop(), 0);
+    assert.match(gateway.stdout(), /"msg":"stopped"/);
+  });
+});
