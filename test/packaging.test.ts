@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -45,7 +44,8 @@ describe('packaging and documentation', () => {
     const cmd = /^CMD \["node", "([^"]+)"\]$/m.exec(dockerfile)?.[1];
     assert.equal(cmd, 'dist/main.js');
 
-    const outDir = mkdtempSync(join(tmpdir(), 'gateway-build-'));
+    // Inside the project, so the built files resolve node_modules as dist/ would.
+    const outDir = mkdtempSync(join(process.cwd(), 'dist-test-'));
     try {
       const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { encoding: 'utf8' });
       assert.equal(build.status, 0, build.stdout + build.stderr);
