@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
 import { download } from './support/download.ts';
 import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
-import { CLIENT_ID, CLIENT_SECRET, eventually, exportPath } from './support/harness.ts';
+import { CLIENT_ID, CLIENT_SECRET, eventually, exportPath, targetEnv } from './support/harness.ts';
 import { startDevIssuer, type DevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant, type Tenant } from '../src/sandbox/tenant.ts';
 
@@ -28,14 +28,7 @@ describe('memory while streaming (gateway in its own process)', () => {
       },
     });
     issuer = await startDevIssuer();
-    gateway = await startGatewayProcess({
-      UPSTREAM_BASE_URL: tenant.origin,
-      UPSTREAM_CLIENT_ID: CLIENT_ID,
-      UPSTREAM_CLIENT_SECRET: CLIENT_SECRET,
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      AUTH_ISSUER: issuer.issuer,
-      AUTH_AUDIENCE: issuer.audience,
-    });
+    gateway = await startGatewayProcess(targetEnv(tenant, issuer));
     caller = `Bearer ${await issuer.mint({ scope: 'idn:nesr:read' })}`;
     // A 32 MiB export first: the baseline then includes the heap and buffers any stream needs,
     // so what is measured is whether memory grows with the size of the body.

@@ -41,6 +41,8 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string):
 
 export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstream: UpstreamClient; anyOf: string[] }): Router {
   const router = Router({ caseSensitive: true, strict: true });
+  // Express answers HEAD with the GET handler; a HEAD must not pull a whole export from SailPoint.
+  router.head(ROUTE, (_req, _res, next) => next('router'));
   router.get(
     ROUTE,
     (_req, res, next) => {

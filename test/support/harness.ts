@@ -35,6 +35,18 @@ export interface HarnessOptions {
   cold?: boolean;
 }
 
+/** The environment that points a gateway at this tenant and issuer. */
+export function targetEnv(tenant: Tenant, issuer: DevIssuer): Record<string, string> {
+  return {
+    UPSTREAM_BASE_URL: tenant.origin,
+    UPSTREAM_CLIENT_ID: CLIENT_ID,
+    UPSTREAM_CLIENT_SECRET: CLIENT_SECRET,
+    AUTH_JWKS_URL: issuer.jwksUrl,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: issuer.audience,
+  };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const tenant = await startTenant({
     clientId: CLIENT_ID,
@@ -44,16 +56,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.tenant,
   });
   const issuer = await startDevIssuer();
-  const parsed = parseConfig({
-    UPSTREAM_BASE_URL: tenant.origin,
-    UPSTREAM_CLIENT_ID: CLIENT_ID,
-    UPSTREAM_CLIENT_SECRET: CLIENT_SECRET,
-    AUTH_JWKS_URL: issuer.jwksUrl,
-    AUTH_ISSUER: issuer.issuer,
-    AUTH_AUDIENCE: issuer.audience,
-    LOG_LEVEL: 'debug',
-    ...options.env,
-  });
+  const parsed = parseConfig({ ...targetEnv(tenant, issuer), LOG_LEVEL: 'debug', ...options.env });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('; '));
   const { config } = parsed;
   assert.ok(config.targets);
