@@ -23,6 +23,12 @@ export interface UpstreamSettings {
   deadlineMs: number;
   streamIdleTimeoutMs: number;
   retryAfterCapMs: number;
+  exportConcurrency: number;
+  queueSize: number;
+  perCallerQueue: number;
+  queueWaitMs: number;
+  /** Share of the budget (percent) one replica uses alone while Redis is unreachable. */
+  fallbackPercent: number;
 }
 
 export interface AuthSettings {
@@ -50,6 +56,7 @@ export interface Config {
   drainTimeoutMs: number;
   corsOrigins: string[];
   redisUrl: string | undefined;
+  idempotencyTtlMs: number;
   proxy: { httpsProxy: string | undefined; noProxy: string | undefined };
   upstream: UpstreamSettings;
   auth: AuthSettings;
@@ -74,6 +81,12 @@ export const DEFAULTS = {
   UPSTREAM_DEADLINE_MS: 25_000,
   UPSTREAM_RETRY_AFTER_CAP_MS: 60_000,
   STREAM_IDLE_TIMEOUT_MS: 30_000,
+  UPSTREAM_EXPORT_CONCURRENCY: 4,
+  UPSTREAM_QUEUE_SIZE: 500,
+  UPSTREAM_QUEUE_PER_CALLER: 50,
+  UPSTREAM_QUEUE_WAIT_MS: 5_000,
+  REDIS_FALLBACK_PERCENT: 25,
+  IDEMPOTENCY_TTL_MS: 600_000,
   DRAIN_TIMEOUT_MS: 25_000,
   AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
   AUTH_CLOCK_TOLERANCE_S: 30,
@@ -226,6 +239,11 @@ export function parseConfig(env: Env): ConfigResult {
     deadlineMs: r.int('UPSTREAM_DEADLINE_MS', 1, 600_000),
     streamIdleTimeoutMs: r.int('STREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
     retryAfterCapMs: r.int('UPSTREAM_RETRY_AFTER_CAP_MS', 0, 3_600_000),
+    exportConcurrency: r.int('UPSTREAM_EXPORT_CONCURRENCY', 1, 10_000),
+    queueSize: r.int('UPSTREAM_QUEUE_SIZE', 0, 1_000_000),
+    perCallerQueue: r.int('UPSTREAM_QUEUE_PER_CALLER', 0, 1_000_000),
+    queueWaitMs: r.int('UPSTREAM_QUEUE_WAIT_MS', 0, 600_000),
+    fallbackPercent: r.int('REDIS_FALLBACK_PERCENT', 1, 100),
   };
   const auth: AuthSettings = {
     algorithms: readAlgorithms(r),
@@ -250,12 +268,13 @@ export function parseConfig(env: Env): ConfigResult {
 
   const targets = readTargets(r, production);
   const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
+  const idempotencyTtlMs = r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000);
 
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return {
     ok: true,
     config: {
-      port, host, logLevel, production, drainTimeoutMs, corsOrigins, upstream, auth, access, targets,
+      port, host, logLevel, production, drainTimeoutMs, corsOrigins, upstream, auth, access, targets, idempotencyTtlMs,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
     },

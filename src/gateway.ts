@@ -6,7 +6,8 @@ import { createCallerVerifier } from './auth/verify-caller.ts';
 import type { Config, Targets } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Check } from './routes/health.ts';
-import { createBudget } from './upstream/budget.ts';
+import { createAdmission } from './upstream/admission.ts';
+import { createLocalWindow } from './upstream/budget/window.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { createDispatcher } from './upstream/dispatcher.ts';
 import { createTokenProvider } from './upstream/token-provider.ts';
@@ -43,10 +44,17 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     timeoutMs: config.upstream.timeoutMs,
     logger: logger.child({ component: 'upstream-credential' }),
   });
-  const budget = createBudget({
+  const window = createLocalWindow({
     limit: config.upstream.rateLimit,
     windowMs: config.upstream.rateWindowMs,
-    maxConcurrent: config.upstream.maxConcurrency,
+    holdMs: config.upstream.timeoutMs,
+  });
+  const admission = createAdmission({
+    store: window,
+    concurrency: { interactive: config.upstream.maxConcurrency, export: config.upstream.exportConcurrency },
+    queueSize: config.upstream.queueSize,
+    perCallerQueue: config.upstream.perCallerQueue,
+    queueWaitMs: config.upstream.queueWaitMs,
   });
   const keys = keySourceFor(targets, config, logger);
   const verifier = createCallerVerifier({
@@ -59,7 +67,8 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     baseUrl: targets.tenant.baseUrl,
     dispatcher,
     tokens,
-    budget,
+    admission,
+    window,
     settings: config.upstream,
     userAgent: USER_AGENT,
   });
@@ -92,7 +101,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     },
     async close() {
       tokens.close();
-      await budget.close();
+      await window.close();
       await dispatcher.close();
     },
   };

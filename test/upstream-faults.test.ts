@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+import { eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 const SOURCE = 'src-1';
 const CSV = realisticCsv(50);
@@ -97,15 +97,6 @@ describe('upstream answers and faults', () => {
     assert.ok(second.atMs - first.atMs >= 950, `retried after ${second.atMs - first.atMs} ms`);
   });
 
-  it('When the upstream keeps answering 429, then the caller gets 429 with Retry-After in the contract shape', async () => {
-    h.tenant.addFault('runReport', { kind: 'status', status: 429, retryAfter: '120' }, 3);
-    const response = await runReport();
-    assert.equal(response.status, 429);
-    assert.deepEqual(response.body, { message: 'Rate Limit Exceeded' });
-    assert.equal(response.headers['retry-after'], '120');
-    assert.equal(h.tenant.requests.length, 1, 'a Retry-After beyond the deadline is not waited for');
-  });
-
   it('When retries are exhausted on 503, then 502 after exactly 1 + UPSTREAM_RETRIES attempts', async () => {
     h.tenant.addFault('export', { kind: 'status', status: 503 }, 5);
     const response = await download();
@@ -152,6 +143,50 @@ describe('upstream answers and faults', () => {
     assert.equal(response.status, 502);
     assert.equal(h.tenant.tokenRequests, fetches + 1);
     assert.equal(h.tenant.requests.length, 2);
+  });
+});
+
+describe('upstream 429 cool-down', () => {
+  it('When the upstream answers 429 with a long Retry-After, then the caller gets 429 in the contract shape and every other call cools down too', async () => {
+    const h = await startHarness({ env: { UPSTREAM_RETRY_AFTER_CAP_MS: '30000' } });
+    try {
+      const caller = `Bearer ${await h.token({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+      h.tenant.addFault('runReport', { kind: 'status', status: 429, retryAfter: '120' });
+      const response = await request(h.url).post(runReportPath()).set('Authorization', caller);
+      assert.equal(response.status, 429);
+      assert.deepEqual(response.body, { message: 'Rate Limit Exceeded' });
+      assert.equal(response.headers['retry-after'], '120');
+      assert.equal(h.tenant.requests.length, 1, 'a Retry-After beyond the cap is not waited for');
+      // Another caller, another operation: refused at once, without an upstream call.
+      const other = `Bearer ${await h.token({ sub: 'bob', scope: 'idn:nesr:read' })}`;
+      const cooled = await request(h.url).get(exportPath(SOURCE)).set('Authorization', other);
+      assert.equal(cooled.status, 429);
+      assert.ok(Number(cooled.headers['retry-after']) >= 29, `Retry-After ${cooled.headers['retry-after']}`);
+      assert.equal(h.tenant.requests.length, 1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When the upstream answers 429 with Retry-After: 1, then calls from others wait for the pause too, then go', async () => {
+    const h = await startHarness();
+    try {
+      const caller = `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`;
+      h.tenant.addFault('runReport', { kind: 'status', status: 429, retryAfter: '1' });
+      // supertest sends on then(); start the first call now.
+      const first = request(h.url).post(runReportPath()).set('Authorization', caller).then((r) => r);
+      await eventually(() => h.tenant.requests.length === 1, 'the 429 was answered');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ sub: 'carol', roles: ['CERT_ADMIN'] })}`);
+      const [a, b] = await Promise.all([first, second]);
+      assert.equal(a.status, 202);
+      assert.equal(b.status, 202);
+      const [rejected, ...later] = h.tenant.requests;
+      assert.ok(rejected);
+      for (const arrival of later) assert.ok(arrival.atMs - rejected.atMs >= 950, `a call went out ${arrival.atMs - rejected.atMs} ms after the 429`);
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -19,6 +19,7 @@ export function accessLog(logger: Logger) {
       subject: context.caller?.subject,
       grant: context.grant,
       upstreamAttempts: context.trace.attempts,
+      queueWaitMs: context.trace.queueWaitMs,
       bytes: context.bytes,
       completed: res.writableFinished,
     };

@@ -9,7 +9,7 @@ export interface RequestContext {
   route: string;
   caller: Caller | undefined;
   grant: string | undefined;
-  trace: { attempts: number };
+  trace: { attempts: number; queueWaitMs: number };
   bytes: number;
 }
 
@@ -29,7 +29,7 @@ export function requestIdFor(req: IncomingMessage): string {
 export function openContext(req: IncomingMessage, res: ServerResponse): string {
   const requestId = requestIdFor(req);
   res.setHeader('X-Request-Id', requestId);
-  (res as WithContext)[CONTEXT] = { requestId, route: 'unmatched', caller: undefined, grant: undefined, trace: { attempts: 0 }, bytes: 0 };
+  (res as WithContext)[CONTEXT] = { requestId, route: 'unmatched', caller: undefined, grant: undefined, trace: { attempts: 0, queueWaitMs: 0 }, bytes: 0 };
   return requestId;
 }
 

@@ -30,6 +30,8 @@ export function campaignReportRoutes(deps: { verifier: CallerVerifier; upstream:
         path: `/v3/campaigns/${id}/run-report/${type}`,
         accept: 'application/json',
         repeatability: 'once',
+        callClass: 'interactive',
+        caller: context.caller?.subject ?? 'anonymous',
         requestId: context.requestId,
         signal: callerSignal(res),
         log: req.log,

@@ -60,6 +60,8 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
         path: `/v3/non-employee-sources/${id}/non-employees/download`,
         accept: 'text/csv, application/json;q=0.5',
         repeatability: 'repeatable',
+        callClass: 'export',
+        caller: context.caller?.subject ?? 'anonymous',
         requestId: context.requestId,
         signal: callerSignal(res),
         log: req.log,

@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import type { Dispatcher } from 'undici';
 import type { UpstreamSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { UpstreamBudget } from './budget.ts';
+import type { Admission, CallClass } from './admission.ts';
+import type { WindowStore } from './budget/window.ts';
 import { decide, parseRetryAfter, type AttemptOutcome, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 
@@ -15,12 +15,16 @@ export interface UpstreamCall {
   path: string;
   accept: string;
   repeatability: Repeatability;
+  /** Interactive calls go before exports, which have their own concurrency limit. */
+  callClass: CallClass;
+  /** The caller's subject: fairness is per caller. */
+  caller: string;
   requestId: string;
   /** Aborts queued and running attempts: the caller went away. */
   signal: AbortSignal;
   log: Logger;
-  /** Counts attempts for the access log, also when the call fails. */
-  trace: { attempts: number };
+  /** Counts attempts and queue time for the access log, also when the call fails. */
+  trace: { attempts: number; queueWaitMs: number };
 }
 
 export interface UpstreamReply {
@@ -51,36 +55,54 @@ export function createUpstreamClient(deps: {
   baseUrl: URL;
   dispatcher: Dispatcher;
   tokens: TokenProvider;
-  budget: UpstreamBudget;
+  admission: Admission;
+  window: WindowStore;
   settings: UpstreamSettings;
   userAgent: string;
 }): UpstreamClient {
   const { settings } = deps;
   const origin = deps.baseUrl.origin;
 
-  /** One HTTP exchange, through the budget, until the response headers. */
-  async function exchange(call: UpstreamCall, token: string): Promise<Dispatcher.ResponseData | { error: unknown }> {
-    call.trace.attempts += 1;
+  async function admit(call: UpstreamCall) {
     try {
-      return await deps.budget.schedule(
-        () =>
-          deps.dispatcher.request({
-            origin,
-            path: call.path,
-            method: call.method,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: call.accept,
-              'x-request-id': call.requestId,
-              'user-agent': deps.userAgent,
-            },
-            signal: call.signal,
-            headersTimeout: settings.timeoutMs,
-            bodyTimeout: settings.streamIdleTimeoutMs,
-          }),
-        call.signal,
-      );
+      return await deps.admission.acquire({ callClass: call.callClass, caller: call.caller, signal: call.signal });
     } catch (error) {
+      // Shed (429) or the caller left while queued: neither is worth another attempt.
+      throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** One HTTP exchange through the admission queue and the budget, until the response headers. */
+  async function exchange(call: UpstreamCall, token: string): Promise<Dispatcher.ResponseData | { error: unknown }> {
+    const permit = await admit(call);
+    call.trace.attempts += 1;
+    call.trace.queueWaitMs += permit.waitedMs;
+    try {
+      const response = await deps.dispatcher.request({
+        origin,
+        path: call.path,
+        method: call.method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: call.accept,
+          'x-request-id': call.requestId,
+          'user-agent': deps.userAgent,
+        },
+        signal: call.signal,
+        headersTimeout: settings.timeoutMs,
+        bodyTimeout: settings.streamIdleTimeoutMs,
+      });
+      permit.settle();
+      // The concurrency slot is held until the body is consumed: a stream holds an export slot.
+      response.body.once('close', () => permit.release());
+      if (response.statusCode === 429) {
+        // Everyone cools down together, not just this call.
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now()) ?? 1000;
+        deps.window.pause(Math.min(retryAfterMs, settings.retryAfterCapMs));
+      }
+      return response;
+    } catch (error) {
+      permit.release();
       if (call.signal.aborted) throw new AbortError(call.signal.reason instanceof Error ? call.signal.reason : new Error('caller went away'));
       return { error };
     }
@@ -142,15 +164,11 @@ export function createUpstreamClient(deps: {
           onFailedAttempt: async ({ error, retryDelay }) => {
             if (!(error instanceof RetryableAttempt) || retryDelay === 0) return;
             call.log.info({ reason: error.message, retryAfterMs: error.retryAfterMs }, 'upstream attempt will be retried');
+            // Retry-After is honoured by the shared pause every call waits for in admission;
+            // here we only decide whether waiting is worth it at all.
             if (error.retryAfterMs === undefined) return;
-            // Honour Retry-After when it is longer than our own backoff, within the deadline.
-            const waitMs = Math.min(error.retryAfterMs, settings.retryAfterCapMs);
             const elapsedMs = performance.now() - startedAt;
-            if (elapsedMs + waitMs > settings.deadlineMs || error.retryAfterMs > settings.retryAfterCapMs) {
-              giveUpEarly = true;
-              return;
-            }
-            if (waitMs > retryDelay) await sleep(waitMs - retryDelay, undefined, { signal: call.signal });
+            if (error.retryAfterMs > settings.retryAfterCapMs || elapsedMs + error.retryAfterMs > settings.deadlineMs) giveUpEarly = true;
           },
           shouldRetry: ({ error }) => error instanceof RetryableAttempt && !giveUpEarly,
         });

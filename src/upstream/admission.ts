@@ -1,0 +1,218 @@
+// Who gets the next unit of upstream budget. Calls wait in bounded per-caller queues, served
+// round-robin across callers so that one caller's flood cannot starve the others; interactive
+// calls go before CSV exports, and exports have their own concurrency limit so long streams never
+// hold the slots short calls need. A call that cannot be served within its wait limit is refused
+// at once with 429 and an estimate of when budget frees, rather than after waiting in vain.
+import { GatewayError } from '../errors.ts';
+import type { Unit, WindowStore } from './budget/window.ts';
+
+export type CallClass = 'interactive' | 'export';
+
+export interface AdmissionOptions {
+  store: WindowStore;
+  concurrency: Record<CallClass, number>;
+  /** All queued calls together; beyond it calls are shed. Bounds memory whatever the load. */
+  queueSize: number;
+  /** Queued calls of one caller: its bounded share of the queue. */
+  perCallerQueue: number;
+  /** The longest a call may wait for budget before it is refused. */
+  queueWaitMs: number;
+  /** How often to ask again when the window is shared and its frees are not announced to us. */
+  pollMs?: number;
+  now?: () => number;
+}
+
+export interface Permit {
+  /** The answer's headers arrived (or the attempt failed): the budget unit starts its window. */
+  settle(): void;
+  /** The call is over (body relayed or streamed, or failed): its concurrency slot frees. */
+  release(): void;
+  waitedMs: number;
+}
+
+export interface AdmissionStats {
+  queued: Record<CallClass, number>;
+  running: Record<CallClass, number>;
+  shed: number;
+}
+
+interface Waiter {
+  caller: string;
+  callClass: CallClass;
+  enqueuedAt: number;
+  resolve(permit: Permit): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+const CLASSES: CallClass[] = ['interactive', 'export'];
+
+export interface Admission {
+  acquire(request: { callClass: CallClass; caller: string; signal: AbortSignal }): Promise<Permit>;
+  stats(): AdmissionStats;
+}
+
+export function createAdmission(options: AdmissionOptions): Admission {
+  const now = options.now ?? Date.now;
+  // Per class: caller → FIFO, in round-robin order (Map keeps insertion order; served callers go last).
+  const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
+  const running: Record<CallClass, number> = { interactive: 0, export: 0 };
+  let queuedTotal = 0;
+  let shed = 0;
+  let pumping = false;
+  let pumpAgain = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const queuedOf = (callClass: CallClass, caller: string) => queues[callClass].get(caller)?.length ?? 0;
+
+  /** Where a new call of this caller would be served: round-robin position, interactive first. */
+  function positionFor(callClass: CallClass, caller: string): number {
+    const own = queuedOf(callClass, caller) + 1;
+    let position = own;
+    for (const [other, list] of queues[callClass]) if (other !== caller) position += Math.min(list.length, own);
+    if (callClass === 'export') for (const list of queues.interactive.values()) position += list.length;
+    return position;
+  }
+
+  function refuse(waitMs: number, why: string): GatewayError {
+    shed += 1;
+    return new GatewayError('ERR_RATE_LIMITED', why, { retryAfterS: Math.max(1000, waitMs) / 1000 });
+  }
+
+  function dequeue(waiter: Waiter): boolean {
+    const list = queues[waiter.callClass].get(waiter.caller);
+    const index = list ? list.indexOf(waiter) : -1;
+    if (!list || index < 0) return false;
+    list.splice(index, 1);
+    if (list.length === 0) queues[waiter.callClass].delete(waiter.caller);
+    queuedTotal -= 1;
+    return true;
+  }
+
+  /** The next waiter of a class, round-robin over callers. */
+  function next(callClass: CallClass): Waiter | undefined {
+    const queue = queues[callClass];
+    const first = queue.entries().next();
+    if (first.done) return undefined;
+    const [caller, list] = first.value;
+    const waiter = list.shift() as Waiter;
+    queue.delete(caller);
+    if (list.length > 0) queue.set(caller, list);
+    queuedTotal -= 1;
+    return waiter;
+  }
+
+  function grant(waiter: Waiter, unit: Unit): void {
+    waiter.cleanup();
+    running[waiter.callClass] += 1;
+    let settled = false;
+    let released = false;
+    waiter.resolve({
+      waitedMs: now() - waiter.enqueuedAt,
+      settle() {
+        if (settled) return;
+        settled = true;
+        unit.settle();
+      },
+      release() {
+        if (released) return;
+        released = true;
+        if (!settled) {
+          settled = true;
+          unit.settle();
+        }
+        running[waiter.callClass] -= 1;
+        void pump();
+      },
+    });
+  }
+
+  const classWithWork = () => CLASSES.find((c) => queues[c].size > 0 && running[c] < options.concurrency[c]);
+
+  async function pump(): Promise<void> {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        clearTimeout(timer);
+        for (let callClass = classWithWork(); callClass; callClass = classWithWork()) {
+          const take = await options.store.take();
+          if (!take.granted) {
+            const delay = options.pollMs === undefined ? take.retryInMs : Math.min(take.retryInMs, options.pollMs);
+            timer = setTimeout(() => void pump(), Math.max(1, delay));
+            timer.unref();
+            break;
+          }
+          // The class is re-chosen after the await: a waiter may have left meanwhile.
+          const chosen = classWithWork();
+          const waiter = chosen ? next(chosen) : undefined;
+          if (waiter) grant(waiter, take.unit);
+          else take.unit.cancel();
+        }
+      } while (pumpAgain);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  options.store.onChange(() => void pump());
+
+  return {
+    acquire({ callClass, caller, signal }) {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      const position = positionFor(callClass, caller);
+      const estimateMs = options.store.estimateWaitMs(position);
+      if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
+      if (queuedOf(callClass, caller) >= options.perCallerQueue) {
+        return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
+      }
+      if (estimateMs > options.queueWaitMs) {
+        return Promise.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
+      }
+      return new Promise<Permit>((resolve, reject) => {
+        const onAbort = () => {
+          if (dequeue(waiter)) {
+            waiter.cleanup();
+            reject(signal.reason);
+          }
+        };
+        const deadline = setTimeout(() => {
+          if (dequeue(waiter)) {
+            waiter.cleanup();
+            reject(refuse(options.store.estimateWaitMs(positionFor(callClass, caller)), 'The SailPoint budget is spent for now; try again later.'));
+          }
+        }, options.queueWaitMs);
+        deadline.unref();
+        const waiter: Waiter = {
+          caller,
+          callClass,
+          enqueuedAt: now(),
+          resolve,
+          reject,
+          cleanup: () => {
+            clearTimeout(deadline);
+            signal.removeEventListener('abort', onAbort);
+          },
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const list = queues[callClass].get(caller);
+        if (list) list.push(waiter);
+        else queues[callClass].set(caller, [waiter]);
+        queuedTotal += 1;
+        void pump();
+      });
+    },
+    stats: () => ({
+      queued: {
+        interactive: [...queues.interactive.values()].reduce((n, l) => n + l.length, 0),
+        export: [...queues.export.values()].reduce((n, l) => n + l.length, 0),
+      },
+      running: { ...running },
+      shed,
+    }),
+  };
+}

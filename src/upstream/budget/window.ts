@@ -1,0 +1,119 @@
+// The shared upstream budget as a sliding window of "units": a call takes a unit before it is
+// sent, and the unit frees windowMs after the call's answer (or failure) arrived. The upstream
+// received the request before we saw its answer, so two calls that use the same unit reach the
+// upstream at least windowMs apart, and no window of windowMs ever sees more than `limit` calls,
+// whatever the network delay. Unlike a counter refreshed on a fixed clock, this cannot let twice
+// the limit through at a window edge.
+
+export interface Unit {
+  /** The call's answer arrived, or it failed: the unit frees windowMs from now. */
+  settle(): void;
+  /** No call was made with it after all: the unit frees at once. */
+  cancel(): void;
+}
+
+export type Take = { granted: true; unit: Unit } | { granted: false; retryInMs: number };
+
+export interface WindowStatus {
+  mode: 'local' | 'shared' | 'fallback';
+  ready: boolean;
+  detail: string;
+}
+
+export interface WindowStore {
+  take(): Promise<Take>;
+  /** An upstream 429: no unit is handed out, here or (when shared) in any replica, for ms. */
+  pause(ms: number): void;
+  /** Honest estimate of how long until `unitsAhead` more units can be taken. */
+  estimateWaitMs(unitsAhead: number): number;
+  /** Called when a unit frees or a pause changes, so waiting calls can be served at once. */
+  onChange(listener: () => void): void;
+  status(): WindowStatus;
+  close(): Promise<void>;
+}
+
+export interface WindowOptions {
+  limit: number;
+  windowMs: number;
+  /** A unit not settled within this is presumed settled then (a bug or a lost call must not leak it). */
+  holdMs: number;
+  now?: () => number;
+}
+
+/**
+ * Free-at times of used units → how long until `unitsAhead` more units are free, assuming each
+ * unit is reused as soon as it frees and the reuse frees windowMs later.
+ */
+export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number, nowMs: number, unitsAhead: number): number {
+  const available = limit - freeAtMs.length;
+  if (unitsAhead <= available) return 0;
+  const sorted = [...freeAtMs].sort((a, b) => a - b);
+  const needed = unitsAhead - available;
+  const rounds = Math.floor((needed - 1) / limit);
+  const index = (needed - 1) % limit;
+  const base = index < sorted.length ? (sorted[index] as number) : nowMs;
+  return Math.max(0, base - nowMs + rounds * windowMs);
+}
+
+/** The in-process window: one replica, or a replica that lost Redis. */
+export function createLocalWindow(options: WindowOptions): WindowStore & { seed(freeAtMs: number[]): void; usedFreeAt(): number[] } {
+  const now = options.now ?? Date.now;
+  const used = new Map<number, number>();
+  const listeners: Array<() => void> = [];
+  let nextId = 0;
+  let pausedUntil = 0;
+
+  const notify = () => {
+    for (const listener of listeners) listener();
+  };
+  const purge = (t: number) => {
+    for (const [id, freeAt] of used) if (freeAt <= t) used.delete(id);
+  };
+
+  return {
+    async take() {
+      const t = now();
+      if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
+      purge(t);
+      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...used.values()) - t) };
+      const id = nextId++;
+      used.set(id, t + options.holdMs + options.windowMs);
+      return {
+        granted: true,
+        unit: {
+          settle: () => {
+            if (used.has(id)) used.set(id, now() + options.windowMs);
+            notify();
+          },
+          cancel: () => {
+            used.delete(id);
+            notify();
+          },
+        },
+      };
+    },
+    pause(ms) {
+      pausedUntil = Math.max(pausedUntil, now() + ms);
+      notify();
+    },
+    estimateWaitMs(unitsAhead) {
+      const t = now();
+      purge(t);
+      const paused = Math.max(0, pausedUntil - t);
+      return Math.max(paused, waitForUnits([...used.values()], options.limit, options.windowMs, t, unitsAhead));
+    },
+    onChange(listener) {
+      listeners.push(listener);
+    },
+    status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms` }),
+    async close() {},
+    /** Marks units as used until the given times (a fallback starting pessimistic). */
+    seed(freeAtMs) {
+      for (const freeAt of freeAtMs) used.set(nextId++, freeAt);
+    },
+    usedFreeAt: () => {
+      purge(now());
+      return [...used.values()];
+    },
+  };
+}

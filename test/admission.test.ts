@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import request from 'supertest';
+import { createAdmission, type CallClass, type Permit } from '../src/upstream/admission.ts';
+import { createLocalWindow, waitForUnits } from '../src/upstream/budget/window.ts';
+import { eventually, exportPath, runReportPath, startHarness } from './support/harness.ts';
+
+const never = new AbortController().signal;
+
+function admission(limit: number, windowMs: number, overrides: Partial<Parameters<typeof createAdmission>[0]> = {}) {
+  const store = createLocalWindow({ limit, windowMs, holdMs: 1000 });
+  return createAdmission({
+    store,
+    concurrency: { interactive: 100, export: 100 },
+    queueSize: 100,
+    perCallerQueue: 100,
+    queueWaitMs: 5000,
+    ...overrides,
+  });
+}
+
+describe('the sliding-window arithmetic', () => {
+  it('waitForUnits: free units cost nothing; then each unit frees in order, and reuse costs a window', () => {
+    assert.equal(waitForUnits([], 3, 1000, 0, 3), 0);
+    assert.equal(waitForUnits([500], 3, 1000, 0, 2), 0);
+    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 1), 100);
+    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 3), 300);
+    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 4), 1100);
+  });
+
+  it('a unit settles windowMs after the answer, not after the take', async () => {
+    let t = 0;
+    const store = createLocalWindow({ limit: 1, windowMs: 1000, holdMs: 5000, now: () => t });
+    const take = await store.take();
+    assert.ok(take.granted);
+    t = 300;
+    assert.deepEqual(await store.take(), { granted: false, retryInMs: 5700 });
+    take.unit.settle();
+    assert.deepEqual(await store.take(), { granted: false, retryInMs: 1000 });
+    t = 1300;
+    assert.equal((await store.take()).granted, true);
+  });
+});
+
+describe('admission', () => {
+  it('When one caller floods, then another caller is still served next (round-robin across callers)', async () => {
+    const gate = admission(1, 200);
+    const order: string[] = [];
+    const run = async (caller: string) => {
+      const permit = await gate.acquire({ callClass: 'interactive', caller, signal: never });
+      order.push(caller);
+      permit.release();
+    };
+    const flood = Array.from({ length: 6 }, () => run('flooder'));
+    const light = run('light');
+    await Promise.all([...flood, light]);
+    assert.ok(order.indexOf('light') <= 1, `light served at position ${order.indexOf('light')}: ${order.join(',')}`);
+  });
+
+  it('When the wait would exceed the limit, then the call is refused at once with an honest Retry-After', async () => {
+    const gate = admission(2, 10_000, { queueWaitMs: 1000 });
+    const permits: Permit[] = [];
+    permits.push(await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never }));
+    permits.push(await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never }));
+    for (const p of permits) p.release();
+    await assert.rejects(gate.acquire({ callClass: 'interactive', caller: 'b', signal: never }), (error: { status: number; retryAfterS: number }) => {
+      assert.equal(error.status, 429);
+      assert.ok(error.retryAfterS >= 9 && error.retryAfterS <= 10, `Retry-After ${error.retryAfterS}`);
+      return true;
+    });
+    assert.equal(gate.stats().shed, 1);
+    assert.deepEqual(gate.stats().queued, { interactive: 0, export: 0 });
+  });
+
+  it('The queue is bounded overall and per caller: excess is shed, never queued', async () => {
+    const gate = admission(1, 60_000, { queueSize: 5, perCallerQueue: 3, queueWaitMs: 600_000 });
+    const first = await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => {
+        const abort = new AbortController();
+        const pending = gate.acquire({ callClass: 'interactive', caller: i < 6 ? 'a' : `c${i}`, signal: abort.signal });
+        setTimeout(() => abort.abort(new Error('test over')), 50);
+        return pending;
+      }),
+    );
+    const shed = outcomes.filter((o) => o.status === 'rejected' && (o.reason as { status?: number }).status === 429).length;
+    assert.equal(shed, 5, 'a: 3 queued + 3 shed; others: 2 queued (total 5) + 2 shed');
+    first.release();
+  });
+
+  it('Interactive calls go before exports, and exports have their own concurrency limit', async () => {
+    const gate = admission(1, 100, { concurrency: { interactive: 10, export: 1 } });
+    const order: string[] = [];
+    const holder = await gate.acquire({ callClass: 'interactive', caller: 'x', signal: never });
+    const take = (callClass: CallClass, name: string) =>
+      gate.acquire({ callClass, caller: name, signal: never }).then((permit) => {
+        order.push(name);
+        return permit;
+      });
+    const exportCall = take('export', 'export-1');
+    const interactiveCall = take('interactive', 'interactive-1');
+    holder.release();
+    const [e1, i1] = await Promise.all([exportCall, interactiveCall]);
+    assert.deepEqual(order, ['interactive-1', 'export-1']);
+    i1.release();
+    // export-1 still streams (not released): a second export waits for its slot, not for budget.
+    const export2 = take('export', 'export-2');
+    const interactive2 = await take('interactive', 'interactive-2');
+    interactive2.release();
+    assert.deepEqual(gate.stats().running, { interactive: 0, export: 1 });
+    assert.equal(gate.stats().queued.export, 1);
+    e1.release();
+    (await export2).release();
+    assert.deepEqual(order, ['interactive-1', 'export-1', 'interactive-2', 'export-2']);
+  });
+
+  it('When the caller goes away while queued, then it leaves the queue and takes no budget', async () => {
+    const gate = admission(1, 1000);
+    const holder = await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never });
+    const abort = new AbortController();
+    const waiting = gate.acquire({ callClass: 'interactive', caller: 'b', signal: abort.signal });
+    abort.abort(new Error('caller went away'));
+    await assert.rejects(waiting, /caller went away/);
+    assert.deepEqual(gate.stats().queued, { interactive: 0, export: 0 });
+    holder.release();
+  });
+});
+
+describe('traffic control through the gateway', () => {
+  it('When one caller floods at ten times the budget, then a light caller is still served and the excess is refused at once', async () => {
+    const h = await startHarness({
+      env: { UPSTREAM_RATE_LIMIT: '5', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_QUEUE_WAIT_MS: '2500', UPSTREAM_QUEUE_PER_CALLER: '5' },
+      tenant: { rateLimit: { limit: 5, windowMs: 1000 } },
+    });
+    try {
+      const flooder = `Bearer ${await h.token({ sub: 'flooder', roles: ['CERT_ADMIN'] })}`;
+      const light = `Bearer ${await h.token({ sub: 'light', roles: ['CERT_ADMIN'] })}`;
+      const arrivalsAtRefusal: number[] = [];
+      const flood = Array.from({ length: 50 }, () =>
+        request(h.url)
+          .post(runReportPath())
+          .set('Authorization', flooder)
+          .then((r) => {
+            if (r.status === 429) arrivalsAtRefusal.push(h.tenant.requests.length);
+            return r;
+          }),
+      );
+      await eventually(() => h.tenant.requests.length >= 5, 'the first window is used');
+      const lightCalls = await Promise.all(Array.from({ length: 2 }, () => request(h.url).post(runReportPath()).set('Authorization', light)));
+      const floodResults = await Promise.all(flood);
+      assert.deepEqual(lightCalls.map((r) => r.status), [202, 202]);
+      const refused = floodResults.filter((r) => r.status === 429);
+      assert.ok(refused.length >= 35, `${refused.length} flood calls refused`);
+      for (const r of refused) {
+        assert.deepEqual(r.body, { message: 'Rate Limit Exceeded' });
+        assert.ok(Number(r.headers['retry-after']) >= 1);
+      }
+      // Most refusals came before the first window even freed: they did not wait to be refused.
+      assert.ok(arrivalsAtRefusal.filter((n) => n <= 5).length >= 30);
+      assert.equal(h.tenant.rateLimited, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When an export streams slowly, then it holds an export slot, not the slots interactive calls need', async () => {
+    const h = await startHarness({
+      env: { UPSTREAM_EXPORT_CONCURRENCY: '1', UPSTREAM_MAX_CONCURRENCY: '1', UPSTREAM_QUEUE_WAIT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '5000' },
+      tenant: { sources: { s: { kind: 'bulk', blocks: 10, contentLength: false } } },
+    });
+    try {
+      const caller = `Bearer ${await h.token({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+      h.tenant.addFault('export', { kind: 'stall-body', afterBytes: 1000 });
+      const stalled = request(h.url).get(exportPath('s')).set('Authorization', caller).then((r) => r, (e: Error) => e);
+      await eventually(() => h.tenant.exports.started === 1, 'the export started');
+      const interactive = await request(h.url).post(runReportPath()).set('Authorization', caller);
+      assert.equal(interactive.status, 202);
+      const second = await request(h.url).get(exportPath('s')).set('Authorization', caller);
+      assert.equal(second.status, 429, 'a second export waits for the one export slot and is refused after the wait limit');
+      void stalled;
+    } finally {
+      await h.close();
+    }
+  });
+});
