@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import { createApp } from './app.ts';
 import { jwksKeySource } from './auth/jwks-key-source.ts';
@@ -7,6 +8,7 @@ import type { Config, Targets } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Check } from './routes/health.ts';
 import { createAdmission } from './upstream/admission.ts';
+import { createRedisWindow } from './upstream/budget/redis-window.ts';
 import { createLocalWindow } from './upstream/budget/window.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { createDispatcher } from './upstream/dispatcher.ts';
@@ -44,17 +46,21 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     timeoutMs: config.upstream.timeoutMs,
     logger: logger.child({ component: 'upstream-credential' }),
   });
-  const window = createLocalWindow({
-    limit: config.upstream.rateLimit,
-    windowMs: config.upstream.rateWindowMs,
-    holdMs: config.upstream.timeoutMs,
-  });
+  const windowOptions = { limit: config.upstream.rateLimit, windowMs: config.upstream.rateWindowMs, holdMs: config.upstream.timeoutMs };
+  // Every replica using this SailPoint client id shares one budget, so the key is the client id's.
+  const budgetKey = `sailpoint-gateway:budget:${createHash('sha256').update(targets.tenant.clientId).digest('hex').slice(0, 16)}`;
+  const redisWindow = config.redisUrl
+    ? createRedisWindow({ ...windowOptions, url: config.redisUrl, key: budgetKey, fallbackPercent: config.upstream.fallbackPercent, logger: logger.child({ component: 'budget' }) })
+    : undefined;
+  const window = redisWindow ?? createLocalWindow(windowOptions);
   const admission = createAdmission({
     store: window,
     concurrency: { interactive: config.upstream.maxConcurrency, export: config.upstream.exportConcurrency },
     queueSize: config.upstream.queueSize,
     perCallerQueue: config.upstream.perCallerQueue,
     queueWaitMs: config.upstream.queueWaitMs,
+    // Frees in other replicas are not announced: look again this often while calls wait.
+    pollMs: redisWindow ? 50 : undefined,
   });
   const keys = keySourceFor(targets, config, logger);
   const verifier = createCallerVerifier({
@@ -76,6 +82,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const checks = (): Check[] => [
     { name: 'callerKeys', ...keys.status() },
     { name: 'upstreamCredential', ...tokens.status() },
+    { name: 'upstreamBudget', ...window.status() },
   ].map(({ name, ready, detail }) => ({ name, ready, detail }));
 
   // Only a gateway that is not warm fetches on a probe; each fetch is single-flight and throttled.
@@ -90,7 +97,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   return {
     app,
     async warm() {
-      await Promise.all([keys.warm(), tokens.get().catch(() => undefined)]);
+      await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected()]);
       const result = checks();
       for (const check of result) {
         const line = { dependency: check.name, ready: check.ready, detail: check.detail };

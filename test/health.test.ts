@@ -25,6 +25,7 @@ describe('health and readiness', () => {
       assert.deepEqual(response.body.checks.map((c: { name: string; ready: boolean }) => [c.name, c.ready]), [
         ['callerKeys', true],
         ['upstreamCredential', true],
+        ['upstreamBudget', true],
       ]);
     }
     assert.equal(h.tenant.tokenRequests, tokenFetches);
@@ -37,6 +38,7 @@ describe('health and readiness', () => {
     assert.deepEqual(lines.map((l) => [l.dependency, l.ready]), [
       ['callerKeys', true],
       ['upstreamCredential', true],
+      ['upstreamBudget', true],
     ]);
   });
 });

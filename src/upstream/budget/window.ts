@@ -56,9 +56,17 @@ export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number
 }
 
 /** The in-process window: one replica, or a replica that lost Redis. */
-export function createLocalWindow(options: WindowOptions): WindowStore & { seed(freeAtMs: number[]): void; usedFreeAt(): number[] } {
+export interface LocalWindow extends WindowStore {
+  /** Marks units as spent until the given times: a fallback that starts pessimistic. */
+  seed(freeAtMs: number[]): void;
+  /** Free-at times of units this process really spent (not seeded ones). */
+  spentFreeAt(): number[];
+}
+
+export function createLocalWindow(options: WindowOptions): LocalWindow {
   const now = options.now ?? Date.now;
   const used = new Map<number, number>();
+  const seeded = new Set<number>();
   const listeners: Array<() => void> = [];
   let nextId = 0;
   let pausedUntil = 0;
@@ -67,7 +75,11 @@ export function createLocalWindow(options: WindowOptions): WindowStore & { seed(
     for (const listener of listeners) listener();
   };
   const purge = (t: number) => {
-    for (const [id, freeAt] of used) if (freeAt <= t) used.delete(id);
+    for (const [id, freeAt] of used) {
+      if (freeAt > t) continue;
+      used.delete(id);
+      seeded.delete(id);
+    }
   };
 
   return {
@@ -107,13 +119,16 @@ export function createLocalWindow(options: WindowOptions): WindowStore & { seed(
     },
     status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms` }),
     async close() {},
-    /** Marks units as used until the given times (a fallback starting pessimistic). */
     seed(freeAtMs) {
-      for (const freeAt of freeAtMs) used.set(nextId++, freeAt);
+      for (const freeAt of freeAtMs) {
+        const id = nextId++;
+        used.set(id, freeAt);
+        seeded.add(id);
+      }
     },
-    usedFreeAt: () => {
+    spentFreeAt: () => {
       purge(now());
-      return [...used.values()];
+      return [...used].filter(([id]) => !seeded.has(id)).map(([, freeAt]) => freeAt);
     },
   };
 }
