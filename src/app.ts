@@ -5,6 +5,7 @@ import type { CallerVerifier } from './auth/verify-caller.ts';
 import type { Config } from './config.ts';
 import { accessLog } from './http/access-log.ts';
 import { errorHandler, notFound } from './http/error-handler.ts';
+import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
 import { campaignReportRoutes } from './routes/campaign-reports.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
@@ -12,11 +13,12 @@ import { nonEmployeeExportRoutes } from './routes/non-employee-export.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'corsOrigins' | 'access'>;
+  config: Pick<Config, 'corsOrigins' | 'access' | 'upstream'>;
   logger: Logger;
   verifier: CallerVerifier;
   upstream: UpstreamClient;
   readiness: ReadinessProbe;
+  idempotency: IdempotencyStore;
 }
 
 /** Wiring only: every behaviour lives in the modules it mounts. Never listens. */
@@ -44,7 +46,15 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(healthRoutes(deps.readiness));
-  app.use(campaignReportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.runReport }));
+  app.use(
+    campaignReportRoutes({
+      verifier: deps.verifier,
+      upstream: deps.upstream,
+      anyOf: deps.config.access.runReport,
+      idempotency: deps.idempotency,
+      idempotencyWaitMs: deps.config.upstream.deadlineMs,
+    }),
+  );
   app.use(nonEmployeeExportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.exportNonEmployees }));
   app.use(notFound);
   app.use(errorHandler);

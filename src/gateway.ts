@@ -8,6 +8,8 @@ import type { Config, Targets } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Check } from './routes/health.ts';
 import { createAdmission } from './upstream/admission.ts';
+import { memoryIdempotencyStore, redisIdempotencyStore } from './idempotency/store.ts';
+import { createRedisClient } from './redis.ts';
 import { createRedisWindow } from './upstream/budget/redis-window.ts';
 import { createLocalWindow } from './upstream/budget/window.ts';
 import { createUpstreamClient } from './upstream/client.ts';
@@ -49,8 +51,9 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const windowOptions = { limit: config.upstream.rateLimit, windowMs: config.upstream.rateWindowMs, holdMs: config.upstream.timeoutMs };
   // Every replica using this SailPoint client id shares one budget, so the key is the client id's.
   const budgetKey = `sailpoint-gateway:budget:${createHash('sha256').update(targets.tenant.clientId).digest('hex').slice(0, 16)}`;
-  const redisWindow = config.redisUrl
-    ? createRedisWindow({ ...windowOptions, url: config.redisUrl, key: budgetKey, fallbackPercent: config.upstream.fallbackPercent, logger: logger.child({ component: 'budget' }) })
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl) : undefined;
+  const redisWindow = redis
+    ? createRedisWindow({ ...windowOptions, redis, key: budgetKey, fallbackPercent: config.upstream.fallbackPercent, logger: logger.child({ component: 'budget' }) })
     : undefined;
   const window = redisWindow ?? createLocalWindow(windowOptions);
   const admission = createAdmission({
@@ -93,7 +96,10 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     return checks();
   };
 
-  const app = createApp({ config, logger, verifier, upstream, readiness });
+  const idempotency = redis
+    ? redisIdempotencyStore(redis, config.idempotencyTtlMs, logger.child({ component: 'idempotency' }))
+    : memoryIdempotencyStore(config.idempotencyTtlMs);
+  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency });
   return {
     app,
     async warm() {

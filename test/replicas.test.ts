@@ -86,6 +86,18 @@ describe('two replicas sharing one budget through Redis', () => {
     }
   });
 
+  it('When a front-end repeats a report start on the other replica with the same Idempotency-Key, then one report starts', async () => {
+    tenant.requests.length = 0;
+    const start = (replica: GatewayProcess) =>
+      fetch(`${replica.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller, 'idempotency-key': 'cross-replica-1' } });
+    const first = await start(replicas[0] as GatewayProcess);
+    const second = await start(replicas[1] as GatewayProcess);
+    assert.equal(first.status, 202);
+    assert.equal(second.status, 202);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.equal(tenant.requests.length, 1);
+  });
+
   it('When Redis goes away, then the replicas keep serving on a local share within the budget, say so, and rejoin when it returns', async () => {
     tenant.requests.length = 0;
     await redis.stop();

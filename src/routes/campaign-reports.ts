@@ -1,16 +1,28 @@
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
+import type { IdempotencyStore } from '../idempotency/store.ts';
+import { runOnce, validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import { contextOf } from '../http/context.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import { callerSignal } from './caller-signal.ts';
 import { validId, validReportType } from './params.ts';
-import { relayBuffered } from './relay.ts';
+import { readBuffered, sendBuffered } from './relay.ts';
 
 // A RegExp, not "/:id", so that an empty id reaches validation and gets its 400.
 const ROUTE = /^\/v3\/campaigns\/([^/]*)\/run-report\/([^/]*)$/;
 
-export function campaignReportRoutes(deps: { verifier: CallerVerifier; upstream: UpstreamClient; anyOf: string[] }): Router {
+export interface CampaignReportDeps {
+  verifier: CallerVerifier;
+  upstream: UpstreamClient;
+  anyOf: string[];
+  idempotency: IdempotencyStore;
+  /** How long a repeat waits for a first call with the same key that is still running. */
+  idempotencyWaitMs: number;
+}
+
+export function campaignReportRoutes(deps: CampaignReportDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.post(
     ROUTE,
@@ -23,21 +35,38 @@ export function campaignReportRoutes(deps: { verifier: CallerVerifier; upstream:
       const params = req.params as unknown as Record<string, string | undefined>;
       const id = validId(params[0], 'campaign');
       const type = validReportType(params[1]);
+      const key = validIdempotencyKey(req.headers['idempotency-key']);
       const context = contextOf(res);
-      const reply = await deps.upstream.send({
-        operation: 'startCampaignReport',
-        method: 'POST',
-        path: `/v3/campaigns/${id}/run-report/${type}`,
-        accept: 'application/json',
-        repeatability: 'once',
-        callClass: 'interactive',
-        caller: context.caller?.subject ?? 'anonymous',
-        requestId: context.requestId,
-        signal: callerSignal(res),
-        log: req.log,
-        trace: context.trace,
-      });
-      await relayBuffered(reply, res);
+      const signal = callerSignal(res);
+      const start = async () =>
+        readBuffered(
+          await deps.upstream.send({
+            operation: 'startCampaignReport',
+            method: 'POST',
+            path: `/v3/campaigns/${id}/run-report/${type}`,
+            accept: 'application/json',
+            repeatability: 'once',
+            callClass: 'interactive',
+            caller: context.caller?.subject ?? 'anonymous',
+            requestId: context.requestId,
+            signal,
+            log: req.log,
+            trace: context.trace,
+          }),
+        );
+      if (key === undefined) {
+        sendBuffered(res, await start());
+        return;
+      }
+      // Keys are per caller: one caller can never read another's result by guessing its key.
+      const scopedKey = createHash('sha256').update(`${context.caller?.subject}\0${key}`).digest('hex');
+      const { result, replayed } = await runOnce(
+        deps.idempotency,
+        { key: scopedKey, fingerprint: `${id}/${type}`, waitMs: deps.idempotencyWaitMs, signal },
+        start,
+      );
+      if (replayed) res.setHeader('idempotent-replayed', 'true');
+      sendBuffered(res, result);
     },
   );
   return router;

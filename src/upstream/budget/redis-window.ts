@@ -7,7 +7,7 @@
 // budget, starting as if that share had just been spent (it cannot see what the others did), and
 // when Redis returns it writes the units it used meanwhile back into the shared window.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
 import { createLocalWindow, type Take, type WindowOptions, type WindowStatus, type WindowStore } from './window.ts';
 
@@ -60,13 +60,13 @@ interface BudgetCommands {
 }
 
 export interface RedisWindowOptions extends WindowOptions {
-  url: string;
+  /** A client made by createRedisClient, not yet connected: this window connects it. */
+  redis: Redis;
   /** Share of the limit (percent) used alone while Redis is unreachable. */
   fallbackPercent: number;
   /** Budget keys: every replica of one gateway (one SailPoint client id) uses the same. */
   key: string;
   logger: Logger;
-  commandTimeoutMs?: number;
 }
 
 export function createRedisWindow(options: RedisWindowOptions): WindowStore & { connected(): Promise<void> } {
@@ -86,14 +86,7 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
   let decided: () => void = () => {};
   const firstDecision = new Promise<void>((resolve) => (decided = resolve));
 
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 1000,
-    connectTimeout: 2000,
-    retryStrategy: (times: number) => Math.min(100 * times, 2000),
-    lazyConnect: true,
-  });
+  const { redis } = options;
   redis.defineCommand('budgetTake', { numberOfKeys: 2, lua: TAKE });
   redis.defineCommand('budgetSettle', { numberOfKeys: 1, lua: SETTLE });
   redis.defineCommand('budgetPause', { numberOfKeys: 1, lua: PAUSE });
