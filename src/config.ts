@@ -17,6 +17,7 @@ const ASYMMETRIC_ALGORITHMS = [
 export interface UpstreamSettings {
   rateLimit: number;
   rateWindowMs: number;
+  rateBurst: number;
   maxConcurrency: number;
   timeoutMs: number;
   retries: number;
@@ -75,6 +76,7 @@ export const DEFAULTS = {
   LOG_LEVEL: 'info',
   UPSTREAM_RATE_LIMIT: 100,
   UPSTREAM_RATE_WINDOW_MS: 10_000,
+  UPSTREAM_RATE_BURST: 10,
   UPSTREAM_MAX_CONCURRENCY: 16,
   UPSTREAM_TIMEOUT_MS: 10_000,
   UPSTREAM_RETRIES: 2,
@@ -233,6 +235,7 @@ export function parseConfig(env: Env): ConfigResult {
   const upstream: UpstreamSettings = {
     rateLimit: r.int('UPSTREAM_RATE_LIMIT', 1, 100_000),
     rateWindowMs: r.int('UPSTREAM_RATE_WINDOW_MS', 1, 3_600_000),
+    rateBurst: r.int('UPSTREAM_RATE_BURST', 1, 100_000),  // clamped to the limit below when unset
     maxConcurrency: r.int('UPSTREAM_MAX_CONCURRENCY', 1, 10_000),
     timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 1, 600_000),
     retries: r.int('UPSTREAM_RETRIES', 0, 10),
@@ -245,6 +248,8 @@ export function parseConfig(env: Env): ConfigResult {
     queueWaitMs: r.int('UPSTREAM_QUEUE_WAIT_MS', 0, 600_000),
     fallbackPercent: r.int('REDIS_FALLBACK_PERCENT', 1, 100),
   };
+  if (r.raw('UPSTREAM_RATE_BURST') === undefined) upstream.rateBurst = Math.min(upstream.rateBurst, upstream.rateLimit);
+  else if (upstream.rateBurst > upstream.rateLimit) r.problems.push('UPSTREAM_RATE_BURST must not exceed UPSTREAM_RATE_LIMIT');
   const auth: AuthSettings = {
     algorithms: readAlgorithms(r),
     clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S', 0, 3600),

@@ -48,7 +48,12 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     timeoutMs: config.upstream.timeoutMs,
     logger: logger.child({ component: 'upstream-credential' }),
   });
-  const windowOptions = { limit: config.upstream.rateLimit, windowMs: config.upstream.rateWindowMs, holdMs: config.upstream.timeoutMs };
+  const windowOptions = {
+    limit: config.upstream.rateLimit,
+    windowMs: config.upstream.rateWindowMs,
+    burst: config.upstream.rateBurst,
+    holdMs: config.upstream.timeoutMs,
+  };
   // Every replica using this SailPoint client id shares one budget, so the key is the client id's.
   const budgetKey = `sailpoint-gateway:budget:${createHash('sha256').update(targets.tenant.clientId).digest('hex').slice(0, 16)}`;
   const redis = config.redisUrl ? createRedisClient(config.redisUrl) : undefined;

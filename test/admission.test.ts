@@ -8,7 +8,7 @@ import { eventually, exportPath, runReportPath, startHarness } from './support/h
 const never = new AbortController().signal;
 
 function admission(limit: number, windowMs: number, overrides: Partial<Parameters<typeof createAdmission>[0]> = {}) {
-  const store = createLocalWindow({ limit, windowMs, holdMs: 1000 });
+  const store = createLocalWindow({ limit, windowMs, burst: limit, holdMs: 1000 });
   return createAdmission({
     store,
     concurrency: { interactive: 100, export: 100 },
@@ -30,7 +30,7 @@ describe('the sliding-window arithmetic', () => {
 
   it('a unit settles windowMs after the answer, not after the take', async () => {
     let t = 0;
-    const store = createLocalWindow({ limit: 1, windowMs: 1000, holdMs: 5000, now: () => t });
+    const store = createLocalWindow({ limit: 1, windowMs: 1000, burst: 1, holdMs: 5000, now: () => t });
     const take = await store.take();
     assert.ok(take.granted);
     t = 300;
@@ -39,6 +39,35 @@ describe('the sliding-window arithmetic', () => {
     assert.deepEqual(await store.take(), { granted: false, retryInMs: 1000 });
     t = 1300;
     assert.equal((await store.take()).granted, true);
+  });
+});
+
+describe('pacing within the window', () => {
+  it('hands out `burst` units at once, then one every windowMs / limit', async () => {
+    let t = 0;
+    const store = createLocalWindow({ limit: 10, windowMs: 1000, burst: 3, holdMs: 0, now: () => t });
+    for (let i = 0; i < 3; i += 1) assert.equal((await store.take()).granted, true);
+    assert.deepEqual(await store.take(), { granted: false, retryInMs: 100 });
+    assert.equal(store.estimateWaitMs(1), 100);
+    assert.equal(store.estimateWaitMs(3), 300);
+    t = 100;
+    assert.equal((await store.take()).granted, true);
+    assert.equal((await store.take()).granted, false);
+  });
+
+  it('pacing never lifts the hard window: at most `limit` units in any window', async () => {
+    let t = 0;
+    const store = createLocalWindow({ limit: 4, windowMs: 1000, burst: 4, holdMs: 0, now: () => t });
+    const granted: number[] = [];
+    for (t = 0; t < 3000; t += 10) {
+      const take = await store.take();
+      if (take.granted) {
+        granted.push(t);
+        take.unit.settle();
+      }
+    }
+    for (const start of granted) assert.ok(granted.filter((g) => g >= start && g < start + 1000).length <= 4);
+    assert.ok(granted.length >= 10, `${granted.length} units in 3 s`);
   });
 });
 

@@ -40,6 +40,7 @@ interface Waiter {
   caller: string;
   callClass: CallClass;
   enqueuedAt: number;
+  deadlineAt: number;
   resolve(permit: Permit): void;
   reject(error: unknown): void;
   cleanup(): void;
@@ -65,13 +66,44 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   const queuedOf = (callClass: CallClass, caller: string) => queues[callClass].get(caller)?.length ?? 0;
 
-  /** Where a new call of this caller would be served: round-robin position, interactive first. */
-  function positionFor(callClass: CallClass, caller: string): number {
-    const own = queuedOf(callClass, caller) + 1;
+  /**
+   * Round-robin position of the caller's call number `own` (1-based) in its class: each other
+   * caller is served up to `own` times first, and every interactive call goes before an export.
+   */
+  function positionOf(callClass: CallClass, caller: string, own: number): number {
     let position = own;
     for (const [other, list] of queues[callClass]) if (other !== caller) position += Math.min(list.length, own);
     if (callClass === 'export') for (const list of queues.interactive.values()) position += list.length;
     return position;
+  }
+
+  /**
+   * How long a new call would wait. A call that would wait at all is judged as if one more
+   * caller were here: round-robin lets a newcomer go ahead of calls already queued, and a call
+   * admitted now should still be served within its wait limit when that happens.
+   */
+  function admissionEstimateMs(callClass: CallClass, caller: string): number {
+    const own = queuedOf(callClass, caller) + 1;
+    const position = positionOf(callClass, caller, own);
+    const estimateMs = options.store.estimateWaitMs(position);
+    return estimateMs === 0 ? 0 : options.store.estimateWaitMs(position + own);
+  }
+
+  /** Refuses queued calls that can no longer be served in time, as soon as that is known. */
+  function shedHopeless(): void {
+    const t = now();
+    for (const callClass of CLASSES) {
+      for (const [caller, list] of [...queues[callClass]]) {
+        for (let i = list.length - 1; i >= 0; i -= 1) {
+          const waiter = list[i] as Waiter;
+          const estimateMs = options.store.estimateWaitMs(positionOf(callClass, caller, i + 1));
+          if (estimateMs <= waiter.deadlineAt - t) break;
+          dequeue(waiter);
+          waiter.cleanup();
+          waiter.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
+        }
+      }
+    }
   }
 
   function refuse(waitMs: number, why: string): GatewayError {
@@ -142,6 +174,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         for (let callClass = classWithWork(); callClass; callClass = classWithWork()) {
           const take = await options.store.take();
           if (!take.granted) {
+            shedHopeless();
             const delay = options.pollMs === undefined ? take.retryInMs : Math.min(take.retryInMs, options.pollMs);
             timer = setTimeout(() => void pump(), Math.max(1, delay));
             timer.unref();
@@ -164,8 +197,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     acquire({ callClass, caller, signal }) {
       if (signal.aborted) return Promise.reject(signal.reason);
-      const position = positionFor(callClass, caller);
-      const estimateMs = options.store.estimateWaitMs(position);
+      const estimateMs = admissionEstimateMs(callClass, caller);
       if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
       if (queuedOf(callClass, caller) >= options.perCallerQueue) {
         return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
@@ -183,7 +215,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         const deadline = setTimeout(() => {
           if (dequeue(waiter)) {
             waiter.cleanup();
-            reject(refuse(options.store.estimateWaitMs(positionFor(callClass, caller)), 'The SailPoint budget is spent for now; try again later.'));
+            reject(refuse(admissionEstimateMs(callClass, caller), 'The SailPoint budget is spent for now; try again later.'));
           }
         }, options.queueWaitMs);
         deadline.unref();
@@ -191,6 +223,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
           caller,
           callClass,
           enqueuedAt: now(),
+          deadlineAt: now() + options.queueWaitMs,
           resolve,
           reject,
           cleanup: () => {

@@ -17,20 +17,27 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-// KEYS: units, pause. ARGV: limit, windowMs, holdMs, unit id.
-// Returns: granted (0/1), retry in ms, units in use, ms until the earliest unit frees, ms paused.
+// KEYS: units, pause, pacing (GCRA theoretical arrival time).
+// ARGV: limit, windowMs, holdMs, unit id, intervalMs, burst.
+// Returns: granted (0/1), retry in ms, units in use, ms until the earliest unit frees, ms paused,
+// ms of pacing delay.
 const TAKE = `${NOW}
 local limit, windowMs, holdMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local interval, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local pausedFor = math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') - now)
 local count = redis.call('ZCARD', KEYS[1])
 local earliest = 0
 if count > 0 then earliest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) - now end
-if pausedFor > 0 then return {0, pausedFor, count, earliest, pausedFor} end
-if count >= limit then return {0, math.max(1, earliest), count, earliest, 0} end
+local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
+local pace = math.max(0, tat - now - (burst - 1) * interval)
+if pausedFor > 0 then return {0, pausedFor, count, earliest, pausedFor, pace} end
+if count >= limit then return {0, math.max(1, earliest), count, earliest, 0, pace} end
+if pace > 0 then return {0, math.ceil(pace), count, earliest, 0, pace} end
+redis.call('SET', KEYS[3], tostring(tat + interval), 'PX', math.ceil(windowMs + burst * interval))
 redis.call('ZADD', KEYS[1], now + holdMs + windowMs, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], holdMs + windowMs * 2)
-return {1, 0, count + 1, earliest, 0}
+return {1, 0, count + 1, earliest, 0, 0}
 `;
 
 // KEYS: units. ARGV: windowMs, unit id. The unit frees one window from now (if it still exists).
@@ -53,7 +60,7 @@ return 1
 `;
 
 interface BudgetCommands {
-  budgetTake(units: string, pause: string, limit: number, windowMs: number, holdMs: number, id: string): Promise<number[]>;
+  budgetTake(units: string, pause: string, pacing: string, limit: number, windowMs: number, holdMs: number, id: string, intervalMs: number, burst: number): Promise<number[]>;
   budgetSettle(units: string, windowMs: number, id: string): Promise<number>;
   budgetPause(pause: string, ms: number): Promise<number>;
   budgetRejoin(units: string, ...pairs: Array<string | number>): Promise<number>;
@@ -72,22 +79,28 @@ export interface RedisWindowOptions extends WindowOptions {
 export function createRedisWindow(options: RedisWindowOptions): WindowStore & { connected(): Promise<void> } {
   const units = `${options.key}:units`;
   const pauseKey = `${options.key}:pause`;
+  const pacingKey = `${options.key}:pacing`;
+  const intervalMs = options.windowMs / options.limit;
   const replica = randomUUID();
   const fallbackLimit = Math.max(1, Math.floor((options.limit * options.fallbackPercent) / 100));
-  const local = createLocalWindow({ ...options, limit: fallbackLimit });
+  const local = createLocalWindow({
+    ...options,
+    limit: fallbackLimit,
+    burst: Math.max(1, Math.floor((options.burst * options.fallbackPercent) / 100)),
+  });
   const listeners: Array<() => void> = [];
   // 'connecting' serves from the local share like 'fallback', but starts empty: nothing was
   // shared yet, and what it spends is written into Redis once connected.
   let mode: 'connecting' | 'shared' | 'fallback' = 'connecting';
   let lastError = 'not connected yet';
-  let snapshot = { atMs: 0, count: 0, earliestMs: 0, pausedMs: 0 };
+  let snapshot = { atMs: 0, count: 0, earliestMs: 0, pausedMs: 0, paceMs: 0 };
   let localPauseUntil = 0;
   let nextId = 0;
   let decided: () => void = () => {};
   const firstDecision = new Promise<void>((resolve) => (decided = resolve));
 
   const { redis } = options;
-  redis.defineCommand('budgetTake', { numberOfKeys: 2, lua: TAKE });
+  redis.defineCommand('budgetTake', { numberOfKeys: 3, lua: TAKE });
   redis.defineCommand('budgetSettle', { numberOfKeys: 1, lua: SETTLE });
   redis.defineCommand('budgetPause', { numberOfKeys: 1, lua: PAUSE });
   redis.defineCommand('budgetRejoin', { numberOfKeys: 1, lua: REJOIN });
@@ -125,10 +138,10 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
 
   async function sharedTake(): Promise<Take> {
     const id = `${replica}:${nextId++}`;
-    const [granted, retryInMs, count, earliestMs, pausedMs] = await commands.budgetTake(
-      units, pauseKey, options.limit, options.windowMs, options.holdMs, id,
+    const [granted, retryInMs, count, earliestMs, pausedMs, paceMs] = await commands.budgetTake(
+      units, pauseKey, pacingKey, options.limit, options.windowMs, options.holdMs, id, intervalMs, options.burst,
     );
-    snapshot = { atMs: Date.now(), count: count as number, earliestMs: earliestMs as number, pausedMs: pausedMs as number };
+    snapshot = { atMs: Date.now(), count: count as number, earliestMs: earliestMs as number, pausedMs: pausedMs as number, paceMs: paceMs as number };
     if (granted !== 1) return { granted: false, retryInMs: retryInMs as number };
     return {
       granted: true,
@@ -166,11 +179,12 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
       const age = Date.now() - snapshot.atMs;
       const available = options.limit - snapshot.count;
       const paused = Math.max(localPause, snapshot.pausedMs - age);
-      if (unitsAhead <= available) return paused;
+      const pacing = Math.max(0, snapshot.paceMs - age) + (unitsAhead - 1) * intervalMs;
+      if (unitsAhead <= available) return Math.max(paused, pacing);
       // Units in use free one by one over at most a window: spread the rest evenly.
       const beyond = unitsAhead - available - 1;
       const first = Math.max(0, snapshot.earliestMs - age);
-      return Math.max(paused, first + Math.floor((beyond * options.windowMs) / options.limit));
+      return Math.max(paused, pacing, first + Math.floor((beyond * options.windowMs) / options.limit));
     },
     onChange(listener) {
       listeners.push(listener);
@@ -178,7 +192,7 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
     },
     status(): WindowStatus {
       return mode === 'shared'
-        ? { mode, ready: true, detail: `shared through Redis: ${options.limit} per ${options.windowMs} ms` }
+        ? { mode, ready: true, detail: `shared through Redis: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }
         : { mode: 'fallback', ready: true, detail: `Redis unreachable (${lastError}): local share of ${fallbackLimit} per ${options.windowMs} ms` };
     },
     async close() {

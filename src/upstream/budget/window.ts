@@ -4,6 +4,11 @@
 // upstream at least windowMs apart, and no window of windowMs ever sees more than `limit` calls,
 // whatever the network delay. Unlike a counter refreshed on a fixed clock, this cannot let twice
 // the limit through at a window edge.
+//
+// Within that hard limit, units are also paced (GCRA: at most `burst` at once, then one every
+// windowMs / limit), so a flood cannot spend a whole window in its first second and leave nothing
+// for other callers for the rest of it: units keep coming at the budget's pace, and the fair queue
+// decides who gets each.
 
 export interface Unit {
   /** The call's answer arrived, or it failed: the unit frees windowMs from now. */
@@ -35,6 +40,8 @@ export interface WindowStore {
 export interface WindowOptions {
   limit: number;
   windowMs: number;
+  /** Units that may be taken at once before pacing applies. */
+  burst: number;
   /** A unit not settled within this is presumed settled then (a bug or a lost call must not leak it). */
   holdMs: number;
   now?: () => number;
@@ -55,6 +62,12 @@ export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number
   return Math.max(0, base - nowMs + rounds * windowMs);
 }
 
+/** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
+export function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
+  const toleranceMs = (burst - 1) * intervalMs;
+  return Math.max(0, Math.max(tatMs, nowMs) - nowMs - toleranceMs + (unitsAhead - 1) * intervalMs);
+}
+
 /** The in-process window: one replica, or a replica that lost Redis. */
 export interface LocalWindow extends WindowStore {
   /** Marks units as spent until the given times: a fallback that starts pessimistic. */
@@ -70,6 +83,8 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   const listeners: Array<() => void> = [];
   let nextId = 0;
   let pausedUntil = 0;
+  let tat = 0;
+  const intervalMs = options.windowMs / options.limit;
 
   const notify = () => {
     for (const listener of listeners) listener();
@@ -88,6 +103,9 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
       purge(t);
       if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...used.values()) - t) };
+      const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst);
+      if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
+      tat = Math.max(tat, t) + intervalMs;
       const id = nextId++;
       used.set(id, t + options.holdMs + options.windowMs);
       return {
@@ -99,6 +117,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
           },
           cancel: () => {
             used.delete(id);
+            tat = Math.max(now(), tat - intervalMs);
             notify();
           },
         },
@@ -112,12 +131,13 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       const t = now();
       purge(t);
       const paused = Math.max(0, pausedUntil - t);
-      return Math.max(paused, waitForUnits([...used.values()], options.limit, options.windowMs, t, unitsAhead));
+      const windowWait = waitForUnits([...used.values()], options.limit, options.windowMs, t, unitsAhead);
+      return Math.max(paused, windowWait, pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead));
     },
     onChange(listener) {
       listeners.push(listener);
     },
-    status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms` }),
+    status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }),
     async close() {},
     seed(freeAtMs) {
       for (const freeAt of freeAtMs) {

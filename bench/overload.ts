@@ -1,0 +1,101 @@
+// Offered load a multiple of the upstream budget (SailPoint's 100 per 10 s), open loop: one caller
+// floods, one light caller asks once a second. Reports the share of the budget used, upstream 429s,
+// how fast over-budget calls are refused, the light caller's success rate and the gateway's memory.
+import { Agent } from 'undici';
+import { startDevIssuer } from '../src/sandbox/issuer.ts';
+import { startTenant } from '../src/sandbox/tenant.ts';
+import { MiB, percentile, procStat, startGateway } from './support.ts';
+
+const LIMIT = 100;
+const WINDOW_MS = 10_000;
+const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
+const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
+
+interface Outcome {
+  caller: 'flood' | 'light';
+  status: number;
+  latencyMs: number;
+}
+
+export async function overloadScenario(multiple: number, seconds: number): Promise<string> {
+  const tenant = await startTenant({ ...CLIENT, campaigns: [CAMPAIGN], tokenLifetimeS: 43_200, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
+  const issuer = await startDevIssuer();
+  const gateway = await startGateway({
+    UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
+    AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
+    UPSTREAM_RATE_LIMIT: String(LIMIT), UPSTREAM_RATE_WINDOW_MS: String(WINDOW_MS),
+  });
+  const tokens = {
+    flood: `Bearer ${await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
+    light: `Bearer ${await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
+  };
+  const agent = new Agent({ connections: 512 });
+  const url = new URL(`${gateway.url}/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`);
+  const outcomes: Outcome[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  const send = (caller: Outcome['caller']) => {
+    const started = performance.now();
+    const done = agent
+      .request({ origin: url.origin, path: url.pathname, method: 'POST', headers: { authorization: tokens[caller] } })
+      .then(async (response) => {
+        await response.body.dump();
+        outcomes.push({ caller, status: response.statusCode, latencyMs: performance.now() - started });
+      })
+      .catch(() => {
+        outcomes.push({ caller, status: 0, latencyMs: performance.now() - started });
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
+
+  try {
+    const before = procStat(gateway.pid);
+    const offeredPerSecond = (LIMIT / (WINDOW_MS / 1000)) * multiple;
+    const startedAt = performance.now();
+    let sent = 0;
+    let lightSent = 0;
+    // Peak RSS in each half of the run: flat memory means the second half grows no further.
+    const peakRss = [before.rssBytes, before.rssBytes];
+    // Open loop: send on schedule whatever the answers do, as real front-ends would.
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const elapsedS = (performance.now() - startedAt) / 1000;
+        if (elapsedS >= seconds) {
+          clearInterval(tick);
+          resolve();
+          return;
+        }
+        for (; lightSent < Math.floor(elapsedS) + 1; lightSent += 1, sent += 1) send('light');
+        for (; sent < Math.floor(elapsedS * offeredPerSecond); sent += 1) send('flood');
+        const half = elapsedS < seconds / 2 ? 0 : 1;
+        peakRss[half] = Math.max(peakRss[half] as number, procStat(gateway.pid).rssBytes);
+      }, 10);
+    });
+    await Promise.all(inFlight);
+    // Budget used while the load was offered: calls that reached the tenant in that interval,
+    // against the most any interval of that length may hold (limit × windows it spans).
+    const upstreamCalls = tenant.requests.filter((r) => r.atMs >= startedAt && r.atMs < startedAt + seconds * 1000).length;
+    const possible = LIMIT * Math.ceil((seconds * 1000) / WINDOW_MS);
+    const shedLatencies = outcomes.filter((o) => o.status === 429).map((o) => o.latencyMs);
+    const light = outcomes.filter((o) => o.caller === 'light');
+    const lightOk = light.filter((o) => o.status === 202).length;
+    const served = outcomes.filter((o) => o.status === 202).length;
+    const other = outcomes.filter((o) => o.status !== 202 && o.status !== 429).length;
+    return [
+      `| ${multiple}× budget, ${seconds} s | ${outcomes.length} | ${served} | ${((upstreamCalls / possible) * 100).toFixed(1)} % (${upstreamCalls}/${possible}) | ${tenant.rateLimited} | ` +
+        `${percentile(shedLatencies, 50).toFixed(1)} / ${percentile(shedLatencies, 99).toFixed(1)} ms | ${lightOk}/${light.length} | ${other} | ` +
+        `${(before.rssBytes / MiB).toFixed(0)} → ${((peakRss[0] as number) / MiB).toFixed(0)} → ${((peakRss[1] as number) / MiB).toFixed(0)} MiB |`,
+    ].join('\n');
+  } finally {
+    await agent.close();
+    await gateway.stop();
+    await tenant.close();
+    await issuer.close();
+  }
+}
+
+export const OVERLOAD_HEADER = [
+  '| offered load | calls | served (202) | budget used | upstream 429s | time to refuse p50 / p99 | light caller served | other errors | gateway RSS: start → peak 1st half → peak 2nd half |',
+  '|---|---|---|---|---|---|---|---|---|',
+].join('\n');

@@ -1,0 +1,65 @@
+// Shared pieces of the benchmarks: pinning, /proc readings, a gateway process, medians.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export const MiB = 1024 * 1024;
+const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** Pins this process (tenant, load generator) to core 0; the gateway gets core 1. */
+export function pinSelf(): boolean {
+  return spawnSync('taskset', ['-pc', '0', String(process.pid)]).status === 0;
+}
+
+export function procStat(pid: number): { cpuS: number; rssBytes: number; peakBytes: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat; 12 and 13 once the comm is cut off.
+  return { cpuS: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond, rssBytes: kb('VmRSS'), peakBytes: kb('VmHWM') };
+}
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+export interface GatewayUnderTest {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The gateway in production configuration, in its own process on core 1. */
+export async function startGateway(env: Record<string, string>): Promise<GatewayUnderTest> {
+  const child: ChildProcess = spawn('taskset', ['-c', '1', process.execPath, 'src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"port":(\d+),"msg":"gateway listening"/.exec(out);
+      if (match && out.includes('"dependency":"upstreamBudget"')) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${match[1]}`);
+      }
+    });
+  });
+  // Past start-up, only the access lines would follow: drain them without keeping them.
+  child.stdout?.removeAllListeners('data');
+  child.stdout?.resume();
+  return {
+    url,
+    pid: child.pid as number,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
