@@ -23,14 +23,19 @@ describe('packaging and documentation', () => {
     }
   });
 
-  it('docker-compose.yml is valid YAML that builds this Dockerfile in sandbox mode', () => {
-    const compose = parse(read('docker-compose.yml')) as { services: Record<string, { build: string; environment: Record<string, string>; ports: string[] }> };
-    const gateway = compose.services.gateway;
-    assert.ok(gateway);
-    assert.equal(gateway.build, '.');
-    assert.notEqual(gateway.environment.NODE_ENV, 'production');
-    assert.equal(gateway.environment.UPSTREAM_BASE_URL, undefined);
-    assert.ok(gateway.ports.includes('8080:8080'));
+  it('docker-compose.yml is valid YAML: Redis and two replicas of this Dockerfile sharing the budget, in sandbox mode', () => {
+    type Service = { build?: string; image?: string; environment?: Record<string, string>; ports?: string[]; depends_on?: Record<string, unknown> };
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+    assert.match(String(compose.services.redis?.image), /^redis:/);
+    const replicas = Object.entries(compose.services).filter(([, service]) => service.build === '.');
+    assert.equal(replicas.length, 2);
+    for (const [name, replica] of replicas) {
+      assert.equal(replica.environment?.REDIS_URL, 'redis://redis:6379', name);
+      assert.notEqual(replica.environment?.NODE_ENV, 'production');
+      assert.equal(replica.environment?.UPSTREAM_BASE_URL, undefined);
+      assert.ok(replica.depends_on && 'redis' in replica.depends_on);
+    }
+    assert.deepEqual(replicas.map(([, r]) => r.ports?.[0]).sort(), ['8081:8080', '8082:8080']);
   });
 
   it('the Dockerfile copies files that exist, runs non-root with a HEALTHCHECK, and its CMD is what the build produces', () => {
