@@ -43,6 +43,8 @@ export interface TenantOptions {
   campaigns?: string[];
   sources?: Record<string, CsvSource>;
   port?: number;
+  /** Keep every API request in `requests` (tests); benchmarks turn it off. */
+  record?: boolean;
 }
 
 export interface ExportStats {
@@ -257,7 +259,7 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
   }
 
   async function api(operation: 'runReport' | 'export', match: RegExpExecArray, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    tenant.requests.push({ atMs: performance.now(), operation, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    if (options.record !== false) tenant.requests.push({ atMs: performance.now(), operation, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     await readBody(req);
     const fault = faults[operation].shift();
     if (await applyFault(fault, req, res)) return;

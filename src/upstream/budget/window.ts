@@ -89,9 +89,12 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   const notify = () => {
     for (const listener of listeners) listener();
   };
+  // Units free roughly in the order they were taken, so purging from the oldest and stopping at
+  // the first unit still in use keeps take() O(1) amortised. A unit that freed behind a slower
+  // one counts as used a little longer: conservative, never over the limit.
   const purge = (t: number) => {
     for (const [id, freeAt] of used) {
-      if (freeAt > t) continue;
+      if (freeAt > t) break;
       used.delete(id);
       seeded.delete(id);
     }
@@ -131,8 +134,10 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       const t = now();
       purge(t);
       const paused = Math.max(0, pausedUntil - t);
+      const pacing = pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead);
+      if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
       const windowWait = waitForUnits([...used.values()], options.limit, options.windowMs, t, unitsAhead);
-      return Math.max(paused, windowWait, pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead));
+      return Math.max(paused, windowWait, pacing);
     },
     onChange(listener) {
       listeners.push(listener);

@@ -1,0 +1,111 @@
+// The proxies compared: the gateway and its peers, each started in its own process on core 1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { startGateway } from './support.ts';
+
+export interface Proxy {
+  name: string;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export interface Upstream {
+  origin: string;
+  token: string;
+  gatewayEnv: Record<string, string>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+}
+
+async function nodePeer(name: string, script: string, upstream: Upstream): Promise<Proxy> {
+  const child = spawn('taskset', ['-c', '1', process.execPath, script], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', UPSTREAM_ORIGIN: upstream.origin, UPSTREAM_TOKEN: upstream.token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid as number, stop: stopper(child) };
+}
+
+async function nginxPeer(upstream: Upstream): Promise<Proxy | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v nginx']).status !== 0) return undefined;
+  const prefix = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+  const port = await freePort();
+  const origin = new URL(upstream.origin);
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `daemon off; master_process off; worker_processes 1; error_log stderr crit; pid ${prefix}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream tenant { server ${origin.host}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location /v3/ {
+      proxy_pass http://tenant;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer ${upstream.token}";
+      proxy_buffering off;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('taskset', ['-c', '1', 'nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i += 1) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { name: 'nginx proxy_pass', url: `http://127.0.0.1:${port}`, pid: child.pid as number, stop: stopper(child) };
+}
+
+/** Starts one proxy by name; undefined when it cannot run here (nginx not installed). */
+export async function startProxy(name: string, upstream: Upstream): Promise<Proxy | undefined> {
+  switch (name) {
+    case 'gateway': {
+      const gateway = await startGateway(upstream.gatewayEnv);
+      return { name: 'gateway (auth, policy, budget, retries, helmet, log)', ...gateway };
+    }
+    case 'reply-from':
+      return nodePeer('@fastify/reply-from', 'bench/peers/reply-from.ts', upstream);
+    case 'http-proxy-middleware':
+      return nodePeer('http-proxy-middleware (Express)', 'bench/peers/http-proxy-middleware.ts', upstream);
+    case 'nginx':
+      return nginxPeer(upstream);
+    default:
+      throw new Error(`unknown proxy ${name}`);
+  }
+}
+
+export const PROXIES = ['gateway', 'reply-from', 'http-proxy-middleware', 'nginx'];

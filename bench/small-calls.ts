@@ -1,0 +1,104 @@
+// Small calls: the run-report POST, direct to the tenant (the limit) and through each proxy, at
+// one connection (latency) and at 32 connections (saturation). The gateway runs with everything
+// on (JWT verification, policy, admission and budget, retry wrapper, helmet, access log) but the
+// budget set out of the way; the peers proxy plainly with no caller auth.
+import { startDevIssuer } from '../src/sandbox/issuer.ts';
+import { startTenant } from '../src/sandbox/tenant.ts';
+import { PROXIES, startProxy, type Upstream } from './proxies.ts';
+import { median, procStat } from './support.ts';
+import { wrk, type WrkResult } from './wrk.ts';
+
+const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
+const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
+const PATH = `/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`;
+
+interface Row {
+  name: string;
+  rps: number;
+  cpuUsPerRequest: number;
+  p50Ms: number;
+  p99Ms: number;
+  satP50Ms: number;
+  satP99Ms: number;
+  errors: number;
+}
+
+export async function smallCallsScenario(rounds: number, seconds: number): Promise<string> {
+  const tenant = await startTenant({ ...CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
+  const issuer = await startDevIssuer();
+  const tokenResponse = await fetch(tenant.tokenUrl, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }),
+  });
+  const upstreamToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
+  const callerToken = await issuer.mint({ roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
+  const upstream: Upstream = {
+    origin: tenant.origin,
+    token: upstreamToken,
+    gatewayEnv: {
+      UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
+      AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
+      UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_RATE_BURST: '100000',
+      UPSTREAM_MAX_CONCURRENCY: '1000', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
+    },
+  };
+
+  const measure = async (url: string, authorization: string, pid?: number) => {
+    const latency: WrkResult[] = [];
+    const saturated: WrkResult[] = [];
+    const cpu: number[] = [];
+    await wrk(url, { connections: 8, seconds: 2, method: 'POST', authorization }); // warm-up (JIT, pools)
+    for (let round = 0; round < rounds; round += 1) {
+      latency.push(await wrk(url, { connections: 1, seconds, method: 'POST', authorization }));
+      const before = pid ? procStat(pid).cpuS : 0;
+      const result = await wrk(url, { connections: 32, seconds, method: 'POST', authorization });
+      if (pid) cpu.push(((procStat(pid).cpuS - before) * 1e6) / result.requests);
+      saturated.push(result);
+    }
+    return {
+      rps: median(saturated.map((r) => r.requestsPerS)),
+      cpuUsPerRequest: cpu.length ? median(cpu) : NaN,
+      p50Ms: median(latency.map((r) => r.p50Ms)),
+      p99Ms: median(latency.map((r) => r.p99Ms)),
+      satP50Ms: median(saturated.map((r) => r.p50Ms)),
+      satP99Ms: median(saturated.map((r) => r.p99Ms)),
+      errors: [...latency, ...saturated].reduce((n, r) => n + r.errors, 0),
+    };
+  };
+
+  const rows: Row[] = [];
+  try {
+    rows.push({ name: 'direct to the tenant (the limit)', ...(await measure(`${tenant.origin}${PATH}`, `Bearer ${upstreamToken}`)) });
+    for (const name of PROXIES) {
+      const proxy = await startProxy(name, upstream);
+      if (!proxy) continue;
+      try {
+        const authorization = name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored';
+        rows.push({ name: proxy.name, ...(await measure(`${proxy.url}${PATH}`, authorization, proxy.pid)) });
+      } finally {
+        await proxy.stop();
+      }
+    }
+  } finally {
+    await tenant.close();
+    await issuer.close();
+  }
+
+  const direct = rows[0] as Row;
+  const gateway = rows.find((r) => r.name.startsWith('gateway'));
+  const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+  const lines = [
+    `### Small calls: POST run-report (${rounds} rounds of ${seconds} s, medians; wrk, 1 thread)`,
+    '',
+    '| target | req/s at 32 conns | gateway ÷ peer | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const ratio = gateway && row !== gateway && row !== direct ? fmt(gateway.rps / row.rps) : '';
+    const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
+    lines.push(
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+    );
+  }
+  return lines.join('\n');
+}
