@@ -2,12 +2,12 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-// Belt and braces: the access line never serialises headers, but anything that logs an object
-// carrying one of these keys gets it censored rather than written out.
+// Belt and braces: no log line is built from headers or credentials, but a value logged under one
+// of these names is censored rather than written out. Exact paths only: wildcard redaction clones
+// every logged object and cost a fifth of the gateway's CPU per request.
 const REDACT_PATHS = [
-  'authorization', '*.authorization', '*.headers.authorization', '*.headers.cookie', '*.headers["set-cookie"]',
-  'cookie', '*.cookie', 'token', '*.token', 'access_token', '*.access_token', 'accessToken', '*.accessToken',
-  'clientSecret', '*.clientSecret', 'client_secret', '*.client_secret', 'password', '*.password',
+  'authorization', 'cookie', 'token', 'access_token', 'accessToken', 'clientSecret', 'client_secret', 'password',
+  'headers.authorization', 'headers.cookie', 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

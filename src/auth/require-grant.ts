@@ -12,7 +12,7 @@ export function requireGrant(verifier: CallerVerifier, anyOf: readonly string[])
     context.caller = caller;
     const grant = grantAllowing(caller.grants, anyOf);
     if (grant === undefined) {
-      req.log.info({ subject: caller.subject, required: anyOf }, 'caller lacks the grant this route requires');
+      context.log.info({ subject: caller.subject, required: anyOf }, 'caller lacks the grant this route requires');
       throw new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${anyOf.join(', ')}).`);
     }
     context.grant = grant;

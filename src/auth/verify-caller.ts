@@ -3,6 +3,7 @@ import type { AuthSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { grantsOf } from './grants.ts';
 import type { KeySource } from './key-source.ts';
+import { createVerifiedCache } from './verified-cache.ts';
 
 export interface Caller {
   subject: string;
@@ -45,6 +46,10 @@ export function createCallerVerifier(options: {
     requiredClaims: ['exp'],
   };
 
+  const cache = createVerifiedCache();
+  // A cached token stays accepted until its exp plus the same clock tolerance jose allows.
+  const toleranceMs = options.settings.clockToleranceS * 1000;
+
   return {
     async verify(authorization) {
       if (authorization === undefined || authorization === '') throw unauthenticated('Missing bearer token');
@@ -53,10 +58,15 @@ export function createCallerVerifier(options: {
         const scheme = authorization.split(' ', 1)[0] ?? '';
         throw unauthenticated(/^bearer$/i.test(scheme) ? 'Malformed bearer token' : 'Authorization scheme must be Bearer');
       }
+      const token = match[1] as string;
+      const cached = cache.get(token);
+      if (cached) return cached;
       try {
-        const { payload } = await jwtVerify(match[1] as string, options.keys.getKey, verifyOptions);
+        const { payload } = await jwtVerify(token, options.keys.getKey, verifyOptions);
         if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthenticated('JWT validation failed: "sub" claim missing');
-        return { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims) };
+        const caller = { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims) };
+        cache.set(token, caller, (payload.exp as number) * 1000 + toleranceMs);
+        return caller;
       } catch (error) {
         if (error instanceof GatewayError) throw error;
         throw unauthenticated(reasonFor(error));

@@ -8,9 +8,9 @@ export function sendError(res: Response, error: GatewayError): void {
   res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json(reply.body);
 }
 
-export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
   const gatewayError = toGatewayError(error);
-  if (gatewayError.status >= 500) req.log.error({ err: error, code: gatewayError.code }, 'gateway error answered');
+  if (gatewayError.status >= 500) contextOf(res).log.error({ err: error, code: gatewayError.code }, 'gateway error answered');
   if (res.headersSent) {
     // Too late for an error body: cut the connection so the failure cannot pass for a success.
     res.destroy(gatewayError);

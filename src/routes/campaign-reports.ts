@@ -50,7 +50,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
             caller: context.caller?.subject ?? 'anonymous',
             requestId: context.requestId,
             signal,
-            log: req.log,
+            log: context.log,
             trace: context.trace,
           }),
         );

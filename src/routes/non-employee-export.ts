@@ -31,7 +31,7 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string):
     await pipeline(reply.body, res);
   } catch (error) {
     const callerLeft = res.destroyed && !reply.body.errored;
-    res.req.log.warn(
+    context.log.warn(
       { bytes: context.bytes, cause: callerLeft ? 'caller_went_away' : 'upstream_failed', err: (error as Error).message },
       'CSV stream cut short',
     );
@@ -64,7 +64,7 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
         caller: context.caller?.subject ?? 'anonymous',
         requestId: context.requestId,
         signal: callerSignal(res),
-        log: req.log,
+        log: context.log,
         trace: context.trace,
       });
       if (reply.statusCode === 200) await streamCsv(reply, res, id);

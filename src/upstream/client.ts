@@ -2,7 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Dispatcher } from 'undici';
 import type { UpstreamSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import type { RequestLog } from '../http/context.ts';
 import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
 import { decide, parseRetryAfter, type AttemptOutcome, type Repeatability } from './retry-policy.ts';
@@ -22,7 +22,7 @@ export interface UpstreamCall {
   requestId: string;
   /** Aborts queued and running attempts: the caller went away. */
   signal: AbortSignal;
-  log: Logger;
+  log: RequestLog;
   /** Counts attempts and queue time for the access log, also when the call fails. */
   trace: { attempts: number; queueWaitMs: number };
 }
