@@ -23,7 +23,7 @@ interface Row {
   errors: number;
 }
 
-export async function smallCallsScenario(rounds: number, seconds: number): Promise<string> {
+export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<string> {
   const tenant = await startTenant({ ...CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
   const tokenResponse = await fetch(tenant.tokenUrl, {
@@ -69,7 +69,7 @@ export async function smallCallsScenario(rounds: number, seconds: number): Promi
   const rows: Row[] = [];
   try {
     rows.push({ name: 'direct to the tenant (the limit)', ...(await measure(`${tenant.origin}${PATH}`, `Bearer ${upstreamToken}`)) });
-    for (const name of PROXIES) {
+    for (const name of only ?? PROXIES) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       try {

@@ -13,7 +13,7 @@ const child = spawn('taskset', ['-c', '1', process.execPath, 'src/main.ts'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 await new Promise((r) => setTimeout(r, 1500));
-console.log(await wrk('http://127.0.0.1:18555/v3/campaigns/c1/run-report/CAMPAIGN_STATUS_REPORT', { connections: 32, seconds: 6, method: 'POST', authorization: `Bearer ${token}` }));
+console.log(await wrk('http://127.0.0.1:18555/v3/campaigns/c1/run-report/CAMPAIGN_STATUS_REPORT', { connections: 32, seconds: 15, method: 'POST', authorization: `Bearer ${token}` }));
 child.kill('SIGINT');
 await new Promise((r) => child.once('exit', r));
 await tenant.close(); await issuer.close();

@@ -11,6 +11,13 @@ const REDACT_PATHS = [
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  if (destination === undefined) {
+    // Buffered: one write per 4 KiB of lines rather than one per line, flushed at least every
+    // second so a quiet gateway's lines still appear promptly. main.ts flushes on exit.
+    const stdout = pino.destination({ sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), 1000).unref();
+    destination = stdout;
+  }
   return pino(
     {
       level,
@@ -19,6 +26,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ sync: false }),
+    destination,
   );
 }

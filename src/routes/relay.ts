@@ -7,28 +7,32 @@ import type { UpstreamReply } from '../upstream/client.ts';
 const MAX_JSON_BYTES = 1024 * 1024;
 
 /** Reads a small upstream answer (2xx JSON, or a 400/403/404 error body) into memory. */
-export async function readBuffered(reply: UpstreamReply): Promise<StoredResult> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of reply.body) {
-      size += (chunk as Buffer).length;
+export function readBuffered(reply: UpstreamReply): Promise<StoredResult> {
+  const contentType = reply.headers['content-type'];
+  // Plain 'data' events: an async iterator here cost a tenth of a small call's CPU.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    reply.body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
       if (size > MAX_JSON_BYTES) {
         reply.body.destroy();
-        throw new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.');
+        reject(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.'));
+        return;
       }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    if (error instanceof GatewayError) throw error;
-    throw new GatewayError('ERR_UPSTREAM_FAILED', 'The connection to SailPoint failed while reading its answer.', { cause: error });
-  }
-  const contentType = reply.headers['content-type'];
-  return {
-    status: reply.statusCode,
-    contentType: typeof contentType === 'string' ? contentType : 'application/json',
-    body: Buffer.concat(chunks).toString('utf8'),
-  };
+      chunks.push(chunk);
+    });
+    reply.body.once('error', (error) =>
+      reject(new GatewayError('ERR_UPSTREAM_FAILED', 'The connection to SailPoint failed while reading its answer.', { cause: error })),
+    );
+    reply.body.once('end', () =>
+      resolve({
+        status: reply.statusCode,
+        contentType: typeof contentType === 'string' ? contentType : 'application/json',
+        body: chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      }),
+    );
+  });
 }
 
 export function sendBuffered(res: Response, result: StoredResult): void {
