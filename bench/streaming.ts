@@ -1,38 +1,51 @@
-// CSV streaming, side by side: straight from the simulated tenant ("direct", the limit) and
-// through the gateway; a fast reader (1 GiB) and a slow one (128 MiB at 16 MiB/s), via curl.
+// CSV streaming, side by side: straight from the simulated tenant ("direct", the limit), through
+// the gateway and through each peer; a fast reader (1 GiB) and a slow one (128 MiB at 16 MiB/s).
+// curl reads on core 0 and its bytes are hashed, so "bytes match" is checked, not assumed.
 import { spawn } from 'node:child_process';
-import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
+import { createHash } from 'node:crypto';
+import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { median, MiB, procStat, startGateway } from './support.ts';
+import { PROXIES, startProxy, type Upstream } from './proxies.ts';
+import { median, MiB, procStat } from './support.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
 const SLOW_BLOCKS = bulkBlocksFor(128 * MiB);
 const SLOW_RATE = '16M';
 const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
 
-/** Downloads with curl on core 0; returns seconds and bytes as curl measured them. */
-function curl(url: string, token: string, rate?: string): Promise<{ seconds: number; bytes: number }> {
-  const args = ['-c', '0', 'curl', '-sS', '-o', '/dev/null', '-w', '%{time_total} %{size_download} %{http_code}', '-H', `authorization: Bearer ${token}`];
+interface Download {
+  seconds: number;
+  bytes: number;
+  sha256: string;
+}
+
+function curl(url: string, token: string, rate?: string): Promise<Download> {
+  const args = ['-c', '0', 'curl', '-sS', '-w', '%{stderr}%{time_total} %{size_download} %{http_code}', '-H', `authorization: Bearer ${token}`];
   if (rate) args.push('--limit-rate', rate);
   args.push(url);
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hash = createHash('sha256');
+    let summary = '';
+    child.stdout.on('data', (chunk: Buffer) => hash.update(chunk));
+    child.stderr.on('data', (chunk: Buffer) => (summary += chunk.toString()));
     child.on('exit', () => {
-      const [seconds, bytes, code] = out.trim().split(' ').map(Number);
-      if (code !== 200) reject(new Error(`curl got HTTP ${code}`));
-      else resolve({ seconds: seconds as number, bytes: bytes as number });
+      const [seconds, bytes, code] = summary.trim().split(' ').map(Number);
+      if (code !== 200) reject(new Error(`curl got HTTP ${code}: ${summary}`));
+      else resolve({ seconds: seconds as number, bytes: bytes as number, sha256: hash.digest('hex') });
     });
   });
 }
+
+const rate = (d: Download) => d.bytes / MiB / d.seconds;
 
 export async function streamingScenario(rounds: number): Promise<string> {
   const tenant = await startTenant({
     ...CLIENT,
     rateLimit: null,
     tokenLifetimeS: 43_200,
+    record: false,
     sources: {
       fast: { kind: 'bulk', blocks: FAST_BLOCKS, contentLength: true },
       slow: { kind: 'bulk', blocks: SLOW_BLOCKS, contentLength: false },
@@ -45,48 +58,66 @@ export async function streamingScenario(rounds: number): Promise<string> {
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }),
   });
   const upstreamToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
-  const gateway = await startGateway({
-    UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
-    AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
-  });
+  const upstream: Upstream = {
+    origin: tenant.origin,
+    token: upstreamToken,
+    gatewayEnv: {
+      UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
+      AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
+    },
+  };
   const exportUrl = (base: string, source: string) => `${base}/v3/non-employee-sources/${source}/non-employees/download`;
+  const lines = [
+    `### CSV export: 1 GiB to a fast reader, 128 MiB to a reader limited to ${SLOW_RATE}/s (${rounds} rounds, medians)`,
+    '',
+    '| target | fast MiB/s | CPU s/GiB (fast) | slow MiB/s | CPU s/GiB (slow) | RSS after warm-up | peak RSS growth | bytes match |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   try {
-    await curl(exportUrl(gateway.url, 'slow'), callerToken); // warm-up: the baseline includes what any stream needs
-    const baseline = procStat(gateway.pid);
-    const fastDirect: number[] = [];
-    const fastGateway: number[] = [];
-    const fastCpu: number[] = [];
+    const reference = { fast: '', slow: '' };
+    const directFast: number[] = [];
     for (let round = 0; round < rounds; round += 1) {
-      const direct = await curl(exportUrl(tenant.origin, 'fast'), upstreamToken);
-      fastDirect.push(direct.bytes / MiB / direct.seconds);
-      const before = procStat(gateway.pid);
-      const via = await curl(exportUrl(gateway.url, 'fast'), callerToken);
-      const after = procStat(gateway.pid);
-      if (via.bytes !== bulkCsvLength(FAST_BLOCKS)) throw new Error(`gateway delivered ${via.bytes} bytes`);
-      fastGateway.push(via.bytes / MiB / via.seconds);
-      fastCpu.push((after.cpuS - before.cpuS) / (via.bytes / (1024 * MiB)));
+      const d = await curl(exportUrl(tenant.origin, 'fast'), upstreamToken);
+      directFast.push(rate(d));
+      reference.fast = d.sha256;
     }
-    const afterFast = procStat(gateway.pid);
-    const slowDirect = await curl(exportUrl(tenant.origin, 'slow'), upstreamToken, SLOW_RATE);
-    const beforeSlow = procStat(gateway.pid);
-    const slowVia = await curl(exportUrl(gateway.url, 'slow'), callerToken, SLOW_RATE);
-    const afterSlow = procStat(gateway.pid);
-    const slowCpu = (afterSlow.cpuS - beforeSlow.cpuS) / (slowVia.bytes / (1024 * MiB));
-    const rate = (bytes: number, seconds: number) => bytes / MiB / seconds;
-    const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-    return [
-      `### CSV streaming (${rounds} rounds, medians)`,
-      '',
-      '| scenario | direct | through gateway | ratio | gateway CPU s/GiB |',
-      '|---|---|---|---|---|',
-      `| 1 GiB, fast reader | ${median(fastDirect).toFixed(0)} MiB/s | ${median(fastGateway).toFixed(0)} MiB/s | ${(median(fastGateway) / median(fastDirect)).toFixed(2)} | ${median(fastCpu).toFixed(2)} |`,
-      `| 128 MiB, reader limited to ${SLOW_RATE}/s | ${rate(slowDirect.bytes, slowDirect.seconds).toFixed(0)} MiB/s | ${rate(slowVia.bytes, slowVia.seconds).toFixed(0)} MiB/s | ${(slowDirect.seconds / slowVia.seconds).toFixed(2)} | ${slowCpu.toFixed(2)} |`,
-      '',
-      `Gateway RSS: ${mib(baseline.rssBytes)} after warm-up; peak ${mib(afterFast.peakBytes)} after ${rounds} × 1 GiB; peak ${mib(afterSlow.peakBytes)} after the slow reader (growth over the warm baseline: ${mib(afterSlow.peakBytes - baseline.peakBytes)}).`,
-    ].join('\n');
+    const directSlow = await curl(exportUrl(tenant.origin, 'slow'), upstreamToken, SLOW_RATE);
+    reference.slow = directSlow.sha256;
+    lines.push(`| direct to the tenant (the limit) | ${median(directFast).toFixed(0)} | – | ${rate(directSlow).toFixed(1)} | – | – | – | reference |`);
+
+    for (const name of PROXIES) {
+      const proxy = await startProxy(name, upstream);
+      if (!proxy) continue;
+      try {
+        const token = name === 'gateway' ? callerToken : 'caller-token-ignored';
+        await curl(exportUrl(proxy.url, 'slow'), token); // warm-up: the baseline includes what any stream needs
+        const baseline = procStat(proxy.pid);
+        const fast: number[] = [];
+        const fastCpu: number[] = [];
+        let match = true;
+        for (let round = 0; round < rounds; round += 1) {
+          const before = procStat(proxy.pid).cpuS;
+          const d = await curl(exportUrl(proxy.url, 'fast'), token);
+          fastCpu.push((procStat(proxy.pid).cpuS - before) / (d.bytes / (1024 * MiB)));
+          fast.push(rate(d));
+          match &&= d.sha256 === reference.fast;
+        }
+        const before = procStat(proxy.pid).cpuS;
+        const slow = await curl(exportUrl(proxy.url, 'slow'), token, SLOW_RATE);
+        const slowCpu = (procStat(proxy.pid).cpuS - before) / (slow.bytes / (1024 * MiB));
+        match &&= slow.sha256 === reference.slow;
+        const end = procStat(proxy.pid);
+        lines.push(
+          `| ${proxy.name} | ${median(fast).toFixed(0)} | ${median(fastCpu).toFixed(2)} | ${rate(slow).toFixed(1)} | ${slowCpu.toFixed(2)} | ` +
+            `${(baseline.rssBytes / MiB).toFixed(0)} MiB | ${((end.peakBytes - baseline.peakBytes) / MiB).toFixed(1)} MiB | ${match ? 'yes' : '**no**'} |`,
+        );
+      } finally {
+        await proxy.stop();
+      }
+    }
   } finally {
-    await gateway.stop();
     await tenant.close();
     await issuer.close();
   }
+  return lines.join('\n');
 }

@@ -1,4 +1,0 @@
-import { smallCallsScenario } from './small-calls.ts';
-import { pinSelf } from './support.ts';
-pinSelf();
-console.log(await smallCallsScenario(1, 4));
