@@ -1,10 +1,10 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { CallerVerifier } from './auth/verify-caller.ts';
 import type { Config } from './config.ts';
 import { accessLog } from './http/access-log.ts';
 import { errorHandler, notFound } from './http/error-handler.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
 import { campaignReportRoutes } from './routes/campaign-reports.ts';
@@ -31,8 +31,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', false);
 
   app.use(accessLog(deps.logger));
-  // An API answers JSON and CSV, never a page: the strictest CSP.
-  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use(securityHeaders());
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       cors({

@@ -42,6 +42,22 @@ describe('the sliding-window arithmetic', () => {
   });
 });
 
+describe('a slow call does not hide freed units', () => {
+  it('When the oldest unit is still held, then units that freed after it are reused', async () => {
+    let t = 0;
+    const store = createLocalWindow({ limit: 3, windowMs: 100, burst: 3, holdMs: 10_000, now: () => t });
+    const slow = await store.take();
+    assert.ok(slow.granted);
+    for (let i = 0; i < 2; i += 1) {
+      const quick = await store.take();
+      assert.ok(quick.granted);
+      quick.unit.settle();
+    }
+    t = 150;
+    assert.equal((await store.take()).granted, true, 'a unit freed behind the slow one is found');
+  });
+});
+
 describe('pacing within the window', () => {
   it('hands out `burst` units at once, then one every windowMs / limit', async () => {
     let t = 0;
@@ -83,7 +99,7 @@ describe('admission', () => {
     const flood = Array.from({ length: 6 }, () => run('flooder'));
     const light = run('light');
     await Promise.all([...flood, light]);
-    assert.ok(order.indexOf('light') <= 1, `light served at position ${order.indexOf('light')}: ${order.join(',')}`);
+    assert.ok(order.indexOf('light') <= 2, `light served at position ${order.indexOf('light')}: ${order.join(',')}`);
   });
 
   it('When the wait would exceed the limit, then the call is refused at once with an honest Retry-After', async () => {

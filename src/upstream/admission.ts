@@ -134,13 +134,12 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return waiter;
   }
 
-  function grant(waiter: Waiter, unit: Unit): void {
-    waiter.cleanup();
-    running[waiter.callClass] += 1;
+  function permitFor(callClass: CallClass, enqueuedAt: number, unit: Unit): Permit {
+    running[callClass] += 1;
     let settled = false;
     let released = false;
-    waiter.resolve({
-      waitedMs: now() - waiter.enqueuedAt,
+    return {
+      waitedMs: now() - enqueuedAt,
       settle() {
         if (settled) return;
         settled = true;
@@ -153,10 +152,15 @@ export function createAdmission(options: AdmissionOptions): Admission {
           settled = true;
           unit.settle();
         }
-        running[waiter.callClass] -= 1;
-        void pump();
+        running[callClass] -= 1;
+        if (queuedTotal > 0) void pump();
       },
-    });
+    };
+  }
+
+  function grant(waiter: Waiter, unit: Unit): void {
+    waiter.cleanup();
+    waiter.resolve(permitFor(waiter.callClass, waiter.enqueuedAt, unit));
   }
 
   const classWithWork = () => CLASSES.find((c) => queues[c].size > 0 && running[c] < options.concurrency[c]);
@@ -197,6 +201,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     acquire({ callClass, caller, signal }) {
       if (signal.aborted) return Promise.reject(signal.reason);
+      // Fast path: nobody waiting, a slot free, and a store that can answer at once.
+      if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
+        const take = options.store.takeNow();
+        if (take.granted) return Promise.resolve(permitFor(callClass, now(), take.unit));
+      }
       const estimateMs = admissionEstimateMs(callClass, caller);
       if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
       if (queuedOf(callClass, caller) >= options.perCallerQueue) {

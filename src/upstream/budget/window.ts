@@ -27,6 +27,8 @@ export interface WindowStatus {
 
 export interface WindowStore {
   take(): Promise<Take>;
+  /** The same as take(), at once, for stores that need no I/O (the in-process one). */
+  takeNow?(): Take;
   /** An upstream 429: no unit is handed out, here or (when shared) in any replica, for ms. */
   pause(ms: number): void;
   /** Honest estimate of how long until `unitsAhead` more units can be taken. */
@@ -90,21 +92,24 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     for (const listener of listeners) listener();
   };
   // Units free roughly in the order they were taken, so purging from the oldest and stopping at
-  // the first unit still in use keeps take() O(1) amortised. A unit that freed behind a slower
-  // one counts as used a little longer: conservative, never over the limit.
-  const purge = (t: number) => {
+  // the first unit still in use keeps take() O(1) amortised. Only when the window looks full is
+  // every unit checked, so one slow call cannot hide the units that freed after it.
+  const purge = (t: number, everything = false) => {
     for (const [id, freeAt] of used) {
-      if (freeAt > t) break;
+      if (freeAt > t) {
+        if (everything) continue;
+        break;
+      }
       used.delete(id);
       seeded.delete(id);
     }
   };
 
-  return {
-    async take() {
+  const takeNow = (): Take => {
       const t = now();
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
       purge(t);
+      if (used.size >= options.limit) purge(t, true);
       if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...used.values()) - t) };
       const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst);
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
@@ -125,14 +130,18 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
           },
         },
       };
-    },
+  };
+
+  return {
+    takeNow,
+    take: async () => takeNow(),
     pause(ms) {
       pausedUntil = Math.max(pausedUntil, now() + ms);
       notify();
     },
     estimateWaitMs(unitsAhead) {
       const t = now();
-      purge(t);
+      purge(t, true);
       const paused = Math.max(0, pausedUntil - t);
       const pacing = pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead);
       if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
@@ -152,7 +161,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       }
     },
     spentFreeAt: () => {
-      purge(now());
+      purge(now(), true);
       return [...used].filter(([id]) => !seeded.has(id)).map(([, freeAt]) => freeAt);
     },
   };
