@@ -6,6 +6,7 @@ import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { PROXIES, startProxy, type Upstream } from './proxies.ts';
 import { median, procStat } from './support.ts';
+import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 
 const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
@@ -20,6 +21,9 @@ interface Row {
   p99Ms: number;
   satP50Ms: number;
   satP99Ms: number;
+  /** At half the gateway's saturated rate, open loop: the same offered load for every target. */
+  halfP50Ms: number;
+  halfP99Ms: number;
   errors: number;
 }
 
@@ -43,6 +47,8 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     },
   };
 
+  // Half saturation is half the gateway's own maximum, offered identically to every target.
+  let halfRate = 0;
   const measure = async (url: string, authorization: string, pid?: number) => {
     const latency: WrkResult[] = [];
     const saturated: WrkResult[] = [];
@@ -55,8 +61,13 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       if (pid) cpu.push(((procStat(pid).cpuS - before) * 1e6) / result.requests);
       saturated.push(result);
     }
+    const rps = median(saturated.map((r) => r.requestsPerS));
+    const half: OpenLoopResult[] | undefined = halfRate > 0 ? [] : undefined;
+    if (half) for (let round = 0; round < rounds; round += 1) half.push(await openLoop(url, { ratePerS: halfRate, seconds, method: 'POST', authorization }));
     return {
-      rps: median(saturated.map((r) => r.requestsPerS)),
+      rps,
+      halfP50Ms: half ? median(half.map((r) => r.p50Ms)) : NaN,
+      halfP99Ms: half ? median(half.map((r) => r.p99Ms)) : NaN,
       cpuUsPerRequest: cpu.length ? median(cpu) : NaN,
       p50Ms: median(latency.map((r) => r.p50Ms)),
       p99Ms: median(latency.map((r) => r.p99Ms)),
@@ -68,16 +79,31 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
 
   const rows: Row[] = [];
   try {
-    rows.push({ name: 'direct to the tenant (the limit)', ...(await measure(`${tenant.origin}${PATH}`, `Bearer ${upstreamToken}`)) });
-    for (const name of only ?? PROXIES) {
+    const names = only ?? PROXIES;
+    const measured = new Map<string, Row>();
+    // The gateway first: its saturated rate sets the half-saturation load for everyone.
+    for (const name of ['gateway', ...names.filter((n) => n !== 'gateway')]) {
+      if (!names.includes(name)) continue;
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       try {
         const authorization = name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored';
-        rows.push({ name: proxy.name, ...(await measure(`${proxy.url}${PATH}`, authorization, proxy.pid)) });
+        if (name === 'gateway') {
+          const first = await measure(`${proxy.url}${PATH}`, authorization, proxy.pid);
+          halfRate = Math.round(first.rps / 2);
+          const half = await openLoop(`${proxy.url}${PATH}`, { ratePerS: halfRate, seconds, method: 'POST', authorization });
+          measured.set(name, { name: proxy.name, ...first, halfP50Ms: half.p50Ms, halfP99Ms: half.p99Ms });
+        } else {
+          measured.set(name, { name: proxy.name, ...(await measure(`${proxy.url}${PATH}`, authorization, proxy.pid)) });
+        }
       } finally {
         await proxy.stop();
       }
+    }
+    rows.push({ name: 'direct to the tenant (the limit)', ...(await measure(`${tenant.origin}${PATH}`, `Bearer ${upstreamToken}`)) });
+    for (const name of PROXIES) {
+      const row = measured.get(name);
+      if (row) rows.push(row);
     }
   } finally {
     await tenant.close();
@@ -90,14 +116,17 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const lines = [
     `### Small calls: POST run-report (${rounds} rounds of ${seconds} s, medians; wrk, 1 thread)`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | p50 / p99 at 32 conns (ms) | errors |',
-    '|---|---|---|---|---|---|---|---|',
+    `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target.`,
+    '',
+    '| target | req/s at 32 conns | gateway ÷ peer | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     const ratio = gateway && row !== gateway && row !== direct ? fmt(gateway.rps / row.rps) : '';
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
+    const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
   return lines.join('\n');

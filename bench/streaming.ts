@@ -40,7 +40,7 @@ function curl(url: string, token: string, rate?: string): Promise<Download> {
 
 const rate = (d: Download) => d.bytes / MiB / d.seconds;
 
-export async function streamingScenario(rounds: number): Promise<string> {
+export async function streamingScenario(rounds: number, only?: string[]): Promise<string> {
   const tenant = await startTenant({
     ...CLIENT,
     rateLimit: null,
@@ -85,7 +85,7 @@ export async function streamingScenario(rounds: number): Promise<string> {
     reference.slow = directSlow.sha256;
     lines.push(`| direct to the tenant (the limit) | ${median(directFast).toFixed(0)} | – | ${rate(directSlow).toFixed(1)} | – | – | – | reference |`);
 
-    for (const name of PROXIES) {
+    for (const name of only ?? PROXIES) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       try {

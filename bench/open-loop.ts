@@ -1,0 +1,48 @@
+// A fixed-rate (open-loop) load generator: requests leave on schedule whatever the answers do,
+// so latency at a given load is measured without coordinated omission. Debian's wrk cannot hold
+// a rate, hence this. Latency is timed with performance.now(): sub-millisecond resolution.
+import { Pool } from 'undici';
+import { percentile } from './support.ts';
+
+export interface OpenLoopResult {
+  sent: number;
+  ok: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export async function openLoop(url: string, options: { ratePerS: number; seconds: number; method: string; authorization: string }): Promise<OpenLoopResult> {
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
+  const latencies: number[] = [];
+  let ok = 0;
+  let sent = 0;
+  const pending = new Set<Promise<void>>();
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const elapsedS = (performance.now() - started) / 1000;
+      if (elapsedS >= options.seconds) {
+        clearInterval(tick);
+        resolve();
+        return;
+      }
+      for (const due = Math.floor(elapsedS * options.ratePerS); sent < due; sent += 1) {
+        const scheduledAt = started + (sent / options.ratePerS) * 1000;
+        const request = pool
+          .request({ path: target.pathname, method: options.method, headers: { authorization: options.authorization } })
+          .then(async (response) => {
+            await response.body.dump();
+            // From when the request was due, not when it left: a late send counts as latency.
+            latencies.push(performance.now() - scheduledAt);
+            if (response.statusCode < 300) ok += 1;
+          }, () => undefined)
+          .finally(() => pending.delete(request));
+        pending.add(request);
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  await pool.close();
+  return { sent, ok, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
