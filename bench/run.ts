@@ -76,9 +76,13 @@ const HISTORY = `
 | helmet's headers worked out once at start and set in one call; admission fast path when nothing waits | 285 |
 | tried: not counting CSV bytes with a \`data\` listener | no measurable change (2.49 → 2.76 CPU s/GiB, within run-to-run noise); kept |
 
-Still open: the p99 at one connection (about 15 ms, against 1–3 ms for the Node peers). Part of
-it is garbage collection: with \`--max-semi-space-size=32\` the same run measured p99 9.8 ms instead
-of 15.5 ms (p50 unchanged at 0.44 ms). The rest is not yet found.
+Still open: tail latency. At one connection the p99 is about 13–18 ms, against 2–3 ms for the
+Node peers. With \`--max-semi-space-size=32\` one run measured 9.8 ms instead of 15.5 ms, with p50
+unchanged at 0.44 ms. Under open-loop load (1000–2000 req/s, 256 connections) the p99 was 40–80 ms
+at 1000 req/s and about 350 ms at 2000 req/s. \`--trace-gc\` shows a young-generation scavenge of
+14–28 ms about once a second at 1000 req/s, which explains part of it. These did not change it:
+logging off (\`LOG_LEVEL=silent\`), no periodic log flush, a tiny budget window (10 ms), and a
+larger young generation (64 MiB). The next step is a heap profile under that load.
 `;
 
 main().catch((error: unknown) => {
