@@ -4,12 +4,12 @@
 import { Agent } from 'undici';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
+import { BENCH_CLIENT, upstreamFor } from './proxies.ts';
 import { MiB, percentile, procStat, startGateway } from './support.ts';
 
 const LIMIT = 100;
 const WINDOW_MS = 10_000;
 const BURST = 10;
-const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
 const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
 
 interface Outcome {
@@ -19,14 +19,12 @@ interface Outcome {
 }
 
 export async function overloadScenario(multiple: number, seconds: number): Promise<string> {
-  const tenant = await startTenant({ ...CLIENT, campaigns: [CAMPAIGN], tokenLifetimeS: 43_200, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
+  const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], tokenLifetimeS: 43_200, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
   const issuer = await startDevIssuer();
-  const gateway = await startGateway({
-    UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
-    AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
+  const upstream = await upstreamFor(tenant, issuer, {
     UPSTREAM_RATE_LIMIT: String(LIMIT), UPSTREAM_RATE_WINDOW_MS: String(WINDOW_MS), UPSTREAM_RATE_BURST: String(BURST),
-    ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
   });
+  const gateway = await startGateway(upstream.gatewayEnv);
   const tokens = {
     flood: `Bearer ${await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
     light: `Bearer ${await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,

@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import type { DevIssuer } from '../src/sandbox/issuer.ts';
+import type { Tenant } from '../src/sandbox/tenant.ts';
 import { startGateway } from './support.ts';
 
 export interface Proxy {
@@ -18,6 +20,29 @@ export interface Upstream {
   origin: string;
   token: string;
   gatewayEnv: Record<string, string>;
+}
+
+export const BENCH_CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
+
+/**
+ * What every proxy needs to reach the tenant: the peers get an upstream token fetched here
+ * (they do no client-credentials flow), the gateway its own configuration.
+ */
+export async function upstreamFor(tenant: Tenant, issuer: DevIssuer, extraGatewayEnv: Record<string, string> = {}): Promise<Upstream> {
+  const response = await fetch(tenant.tokenUrl, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: BENCH_CLIENT.clientId, client_secret: BENCH_CLIENT.clientSecret }),
+  });
+  const token = ((await response.json()) as { access_token: string }).access_token;
+  return {
+    origin: tenant.origin,
+    token,
+    gatewayEnv: {
+      UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: BENCH_CLIENT.clientId, UPSTREAM_CLIENT_SECRET: BENCH_CLIENT.clientSecret,
+      AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
+      ...extraGatewayEnv,
+    },
+  };
 }
 
 async function freePort(): Promise<number> {

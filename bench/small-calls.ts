@@ -4,12 +4,11 @@
 // budget set out of the way; the peers proxy plainly with no caller auth.
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { PROXIES, startProxy, type Upstream } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor } from './proxies.ts';
 import { median, procStat } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 
-const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
 const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
 const PATH = `/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`;
 
@@ -28,24 +27,15 @@ interface Row {
 }
 
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<string> {
-  const tenant = await startTenant({ ...CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
+  const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
-  const tokenResponse = await fetch(tenant.tokenUrl, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }),
-  });
-  const upstreamToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
   const callerToken = await issuer.mint({ roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
-  const upstream: Upstream = {
-    origin: tenant.origin,
-    token: upstreamToken,
-    gatewayEnv: {
-      UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
-      AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
-      UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_RATE_BURST: '100000',
-      UPSTREAM_MAX_CONCURRENCY: '1000', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
-    },
-  };
+  // The budget set out of the way: this scenario measures the cost of the path, not the limit.
+  const upstream = await upstreamFor(tenant, issuer, {
+    UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_RATE_BURST: '100000',
+    UPSTREAM_MAX_CONCURRENCY: '1000', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
+  });
+  const upstreamToken = upstream.token;
 
   // Half saturation is half the gateway's own maximum, offered identically to every target.
   let halfRate = 0;

@@ -6,13 +6,12 @@ import { createHash } from 'node:crypto';
 import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { PROXIES, startProxy, type Upstream } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor } from './proxies.ts';
 import { median, MiB, procStat } from './support.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
 const SLOW_BLOCKS = bulkBlocksFor(128 * MiB);
 const SLOW_RATE = '16M';
-const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret' };
 
 interface Download {
   seconds: number;
@@ -42,7 +41,7 @@ const rate = (d: Download) => d.bytes / MiB / d.seconds;
 
 export async function streamingScenario(rounds: number, only?: string[]): Promise<string> {
   const tenant = await startTenant({
-    ...CLIENT,
+    ...BENCH_CLIENT,
     rateLimit: null,
     tokenLifetimeS: 43_200,
     record: false,
@@ -53,19 +52,8 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
   });
   const issuer = await startDevIssuer();
   const callerToken = await issuer.mint({ scope: 'idn:nesr:read' }, { expiresInS: 3600 });
-  const tokenResponse = await fetch(tenant.tokenUrl, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret }),
-  });
-  const upstreamToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
-  const upstream: Upstream = {
-    origin: tenant.origin,
-    token: upstreamToken,
-    gatewayEnv: {
-      UPSTREAM_BASE_URL: tenant.origin, UPSTREAM_CLIENT_ID: CLIENT.clientId, UPSTREAM_CLIENT_SECRET: CLIENT.clientSecret,
-      AUTH_JWKS_URL: issuer.jwksUrl, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience,
-    },
-  };
+  const upstream = await upstreamFor(tenant, issuer);
+  const upstreamToken = upstream.token;
   const exportUrl = (base: string, source: string) => `${base}/v3/non-employee-sources/${source}/non-employees/download`;
   const lines = [
     `### CSV export: 1 GiB to a fast reader, 128 MiB to a reader limited to ${SLOW_RATE}/s (${rounds} rounds, medians)`,

@@ -2,18 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { runReportPath, startHarness } from './support/harness.ts';
-
-/** The largest number of arrivals inside any window of windowMs. */
-function maxInAnyWindow(arrivalsMs: number[], windowMs: number): number {
-  const sorted = [...arrivalsMs].sort((a, b) => a - b);
-  let max = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end += 1) {
-    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start += 1;
-    max = Math.max(max, end - start + 1);
-  }
-  return max;
-}
+import { maxInAnyWindow } from './support/windows.ts';
 
 describe('the upstream budget', () => {
   it('When hundreds of concurrent calls from many callers arrive, then no sliding window ever sees more than the limit and the tenant never answers 429', async () => {

@@ -5,19 +5,10 @@ import { startTenant, type Tenant } from '../src/sandbox/tenant.ts';
 import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
 import { CAMPAIGN, CLIENT_ID, CLIENT_SECRET, eventually, runReportPath, targetEnv } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
+import { maxInAnyWindow } from './support/windows.ts';
 
 const LIMIT = 10;
 const WINDOW_MS = 1000;
-
-function maxInAnyWindow(arrivalsMs: number[], windowMs: number): number {
-  const sorted = [...arrivalsMs].sort((a, b) => a - b);
-  let max = 0;
-  for (let end = 0, start = 0; end < sorted.length; end += 1) {
-    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start += 1;
-    max = Math.max(max, end - start + 1);
-  }
-  return max;
-}
 
 describe('two replicas sharing one budget through Redis', () => {
   let redis: RedisServer;
