@@ -18,6 +18,8 @@ import { createTokenProvider } from './upstream/token-provider.ts';
 
 export interface Gateway {
   app: Express;
+  /** From now on readiness fails, so load balancers stop sending new work. */
+  startDraining(): void;
   /** Loads caller keys and the upstream credential, logging one line per dependency. */
   warm(): Promise<Check[]>;
   close(): Promise<void>;
@@ -87,7 +89,9 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     userAgent: USER_AGENT,
   });
 
+  let draining = false;
   const checks = (): Check[] => [
+    ...(draining ? [{ name: 'draining', ready: false, detail: 'shutting down: finishing in-flight requests' }] : []),
     { name: 'callerKeys', ...keys.status() },
     { name: 'upstreamCredential', ...tokens.status() },
     { name: 'upstreamBudget', ...window.status() },
@@ -107,6 +111,9 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const app = createApp({ config, logger, verifier, upstream, readiness, idempotency });
   return {
     app,
+    startDraining() {
+      draining = true;
+    },
     async warm() {
       await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected()]);
       const result = checks();

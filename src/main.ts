@@ -45,9 +45,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
+    gateway.startDraining();
     const closed = new Promise((resolve) => server.close(resolve));
     server.closeIdleConnections();
-    const deadline = setTimeout(() => server.closeAllConnections(), config.drainTimeoutMs);
+    // What has not finished by the drain deadline (a slow CSV download) is cut, never ended
+    // cleanly: the caller sees an incomplete download, not a short file that looks whole.
+    const deadline = setTimeout(() => {
+      logger.warn('drain time over: cutting the connections still open');
+      server.closeAllConnections();
+    }, config.drainTimeoutMs);
     deadline.unref();
     await closed;
     clearTimeout(deadline);

@@ -82,6 +82,7 @@ describe('CSV export streaming', () => {
     });
     await eventually(() => h.tenant.exports.aborted === abortedBefore + 1, 'the tenant saw its export aborted');
     assert.ok(h.tenant.exports.bytesWritten < 1024 * MiB);
+    await eventually(() => h.logs().some((l) => l.msg === 'CSV stream cut short' && l.cause === 'caller_went_away'), 'the cut is logged as the caller leaving');
   });
 
   it('When the caller reads slowly, then backpressure holds the upstream back (bounded bytes in flight)', async () => {

@@ -33,6 +33,19 @@ describe('health and readiness', () => {
     assert.equal(h.tenant.requests.length, 0);
   });
 
+  it('When the gateway starts draining, then /readyz answers 503 at once, naming the drain', async () => {
+    const h2 = await startHarness();
+    try {
+      h2.gateway.startDraining();
+      const response = await request(h2.url).get('/readyz');
+      assert.equal(response.status, 503);
+      assert.ok(response.body.checks.some((c: { name: string; ready: boolean }) => c.name === 'draining' && !c.ready));
+      assert.equal((await request(h2.url).get('/healthz')).status, 200, 'alive while draining');
+    } finally {
+      await h2.close();
+    }
+  });
+
   it('At start, one log line per dependency says whether it works', () => {
     const lines = h.logs().filter((l) => l.msg === 'dependency ready' || l.msg === 'dependency not ready');
     assert.deepEqual(lines.map((l) => [l.dependency, l.ready]), [

@@ -27,10 +27,18 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string):
   reply.body.on('data', (chunk: Buffer) => {
     context.bytes += chunk.length;
   });
+  // Either side failing takes the other down with it; whichever failed first is the cause.
+  let firstFailure: 'caller' | 'upstream' | undefined;
+  res.once('close', () => {
+    if (!res.writableFinished) firstFailure ??= 'caller';
+  });
+  reply.body.once('error', () => {
+    firstFailure ??= 'upstream';
+  });
   try {
     await pipeline(reply.body, res);
   } catch (error) {
-    const callerLeft = res.destroyed && !reply.body.errored;
+    const callerLeft = firstFailure === 'caller';
     context.log.warn(
       { bytes: context.bytes, cause: callerLeft ? 'caller_went_away' : 'upstream_failed', err: (error as Error).message },
       'CSV stream cut short',
@@ -54,6 +62,7 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
       const params = req.params as unknown as Record<string, string | undefined>;
       const id = validId(params[0], 'source');
       const context = contextOf(res);
+      const signal = callerSignal(res);
       const reply = await deps.upstream.send({
         operation: 'exportNonEmployeeRecords',
         method: 'GET',
@@ -63,7 +72,7 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
         callClass: 'export',
         caller: context.caller?.subject ?? 'anonymous',
         requestId: context.requestId,
-        signal: callerSignal(res),
+        signal,
         log: context.log,
         trace: context.trace,
       });

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { get, type IncomingMessage } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { bulkBlocksFor } from '../src/sandbox/csv.ts';
+import { startDevIssuer, type DevIssuer } from '../src/sandbox/issuer.ts';
+import { startTenant, type Tenant } from '../src/sandbox/tenant.ts';
+import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
+import { CAMPAIGN, CLIENT_ID, CLIENT_SECRET, eventually, exportPath, runReportPath, targetEnv } from './support/harness.ts';
+
+describe('graceful drain on SIGTERM (real process, real signal)', () => {
+  let tenant: Tenant;
+  let issuer: DevIssuer;
+  let gateway: GatewayProcess;
+  let caller: string;
+
+  before(async () => {
+    tenant = await startTenant({
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      campaigns: [CAMPAIGN],
+      rateLimit: null,
+      sources: { huge: { kind: 'bulk', blocks: bulkBlocksFor(1024 * 1024 * 1024), contentLength: false } },
+    });
+    issuer = await startDevIssuer();
+    gateway = await startGatewayProcess({ ...targetEnv(tenant, issuer), DRAIN_TIMEOUT_MS: '1500' });
+    caller = `Bearer ${await issuer.mint({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+  });
+  after(async () => {
+    await gateway.stop();
+    await Promise.all([tenant.close(), issuer.close()]);
+  });
+
+  it('When SIGTERM arrives during a slow download and a JSON call, then the call finishes, the download is cut visibly after the drain time, and the process exits 0', async () => {
+    // A download whose reader has stalled: it can never finish within the drain time.
+    let reader: IncomingMessage | undefined;
+    const download = new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
+      const req = get(`${gateway.url}${exportPath('huge')}`, { headers: { authorization: caller } }, (res) => {
+        reader = res;
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          res.pause();
+        });
+        res.on('error', () => {});
+        res.on('close', () => resolve({ complete: res.complete, bytes }));
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+    });
+    await eventually(() => tenant.exports.started === 1, 'the export started');
+
+    // A JSON call that is in flight when the signal arrives (SailPoint answers after 500 ms).
+    tenant.addFault('runReport', { kind: 'delay-headers', ms: 500 });
+    const report = fetch(`${gateway.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller } });
+    await eventually(() => tenant.requests.some((r) => r.operation === 'runReport'), 'the report call reached the tenant');
+
+    gateway.child.kill('SIGTERM');
+    assert.equal((await report).status, 202, 'the in-flight JSON call finished');
+    assert.equal(await gateway.exited, 0);
+    // The slow reader now reads what reached it, and then finds the download cut short.
+    reader?.resume();
+    reader?.on('data', () => reader?.resume());
+    const cut = await download;
+    assert.equal(cut.complete, false, 'the download was cut, never ended cleanly');
+    assert.ok(cut.bytes > 0);
+    assert.match(gateway.stdout(), /"signal":"SIGTERM".*"msg":"draining"/);
+    assert.match(gateway.stdout(), /drain time over: cutting the connections still open/);
+    assert.match(gateway.stdout(), /"msg":"stopped"/);
+    await eventually(() => tenant.exports.aborted === 1, 'the upstream export was aborted too');
+  });
+});
