@@ -2,33 +2,25 @@ import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { bulkBlocksFor } from '../src/sandbox/csv.ts';
-import { startDevIssuer, type DevIssuer } from '../src/sandbox/issuer.ts';
-import { startTenant, type Tenant } from '../src/sandbox/tenant.ts';
-import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
-import { CAMPAIGN, CLIENT_ID, CLIENT_SECRET, eventually, exportPath, runReportPath, targetEnv } from './support/harness.ts';
+import type { Tenant } from '../src/sandbox/tenant.ts';
+import { startProcessSetup, type GatewayProcess, type ProcessSetup } from './support/gateway-process.ts';
+import { CAMPAIGN, eventually, exportPath, runReportPath } from './support/harness.ts';
 
 describe('graceful drain on SIGTERM (real process, real signal)', () => {
+  let setup: ProcessSetup;
   let tenant: Tenant;
-  let issuer: DevIssuer;
   let gateway: GatewayProcess;
   let caller: string;
 
   before(async () => {
-    tenant = await startTenant({
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      campaigns: [CAMPAIGN],
-      rateLimit: null,
-      sources: { huge: { kind: 'bulk', blocks: bulkBlocksFor(1024 * 1024 * 1024), contentLength: false } },
-    });
-    issuer = await startDevIssuer();
-    gateway = await startGatewayProcess({ ...targetEnv(tenant, issuer), DRAIN_TIMEOUT_MS: '1500' });
-    caller = `Bearer ${await issuer.mint({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+    setup = await startProcessSetup(
+      { campaigns: [CAMPAIGN], sources: { huge: { kind: 'bulk', blocks: bulkBlocksFor(1024 * 1024 * 1024), contentLength: false } } },
+      { DRAIN_TIMEOUT_MS: '1500' },
+    );
+    ({ tenant, gateway } = setup);
+    caller = `Bearer ${await setup.issuer.mint({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
   });
-  after(async () => {
-    await gateway.stop();
-    await Promise.all([tenant.close(), issuer.close()]);
-  });
+  after(() => setup.close());
 
   it('When SIGTERM arrives during a slow download and a JSON call, then the call finishes, the download is cut visibly after the drain time, and the process exits 0', async () => {
     // A download whose reader has stalled: it can never finish within the drain time.

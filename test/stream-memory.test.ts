@@ -2,43 +2,35 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
 import { download } from './support/download.ts';
-import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
-import { CLIENT_ID, CLIENT_SECRET, eventually, exportPath, targetEnv } from './support/harness.ts';
-import { startDevIssuer, type DevIssuer } from '../src/sandbox/issuer.ts';
-import { startTenant, type Tenant } from '../src/sandbox/tenant.ts';
+import type { Tenant } from '../src/sandbox/tenant.ts';
+import { startProcessSetup, type GatewayProcess, type ProcessSetup } from './support/gateway-process.ts';
+import { eventually, exportPath } from './support/harness.ts';
 
 const MiB = 1024 * 1024;
 const GiB_BLOCKS = bulkBlocksFor(1024 * MiB);
 
 describe('memory while streaming (gateway in its own process)', () => {
+  let setup: ProcessSetup;
   let tenant: Tenant;
-  let issuer: DevIssuer;
   let gateway: GatewayProcess;
   let caller: string;
 
   before(async () => {
-    tenant = await startTenant({
-      clientId: CLIENT_ID,
-      clientSecret: CLIENT_SECRET,
-      rateLimit: null,
+    setup = await startProcessSetup({
       sources: {
         'gib-length': { kind: 'bulk', blocks: GiB_BLOCKS, contentLength: true },
         'gib-chunked': { kind: 'bulk', blocks: GiB_BLOCKS, contentLength: false },
         warmup: { kind: 'bulk', blocks: bulkBlocksFor(32 * MiB), contentLength: false },
       },
     });
-    issuer = await startDevIssuer();
-    gateway = await startGatewayProcess(targetEnv(tenant, issuer));
-    caller = `Bearer ${await issuer.mint({ scope: 'idn:nesr:read' })}`;
+    ({ tenant, gateway } = setup);
+    caller = `Bearer ${await setup.issuer.mint({ scope: 'idn:nesr:read' })}`;
     // A 32 MiB export first: the baseline then includes the heap and buffers any stream needs,
     // so what is measured is whether memory grows with the size of the body.
     const warmup = await download(`${gateway.url}${exportPath('warmup')}`, caller);
     assert.ok(warmup.complete);
   });
-  after(async () => {
-    await gateway.stop();
-    await Promise.all([tenant.close(), issuer.close()]);
-  });
+  after(() => setup.close());
 
   async function streamGiB(source: string): Promise<void> {
     const completed = tenant.exports.completed;

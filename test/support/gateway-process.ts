@@ -2,7 +2,9 @@
 // can be observed from outside.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { eventually } from './harness.ts';
+import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
+import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
+import { CLIENT_ID, CLIENT_SECRET, eventually, targetEnv } from './harness.ts';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -47,6 +49,29 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
+    },
+  };
+}
+
+export interface ProcessSetup {
+  tenant: Tenant;
+  issuer: DevIssuer;
+  gateway: GatewayProcess;
+  close(): Promise<void>;
+}
+
+/** A simulated tenant and an issuer in this process, and a gateway process pointed at them. */
+export async function startProcessSetup(tenantOptions: Partial<TenantOptions>, env: Record<string, string> = {}): Promise<ProcessSetup> {
+  const tenant = await startTenant({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimit: null, ...tenantOptions });
+  const issuer = await startDevIssuer();
+  const gateway = await startGatewayProcess({ ...targetEnv(tenant, issuer), ...env });
+  return {
+    tenant,
+    issuer,
+    gateway,
+    async close() {
+      await gateway.stop();
+      await Promise.all([tenant.close(), issuer.close()]);
     },
   };
 }
