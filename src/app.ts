@@ -7,6 +7,7 @@ import { errorHandler, notFound } from './http/error-handler.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import { campaignReportRoutes } from './routes/campaign-reports.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
 import { nonEmployeeExportRoutes } from './routes/non-employee-export.ts';
@@ -19,6 +20,7 @@ export interface AppDeps {
   upstream: UpstreamClient;
   readiness: ReadinessProbe;
   idempotency: IdempotencyStore;
+  metrics: Metrics;
 }
 
 /** Wiring only: every behaviour lives in the modules it mounts. Never listens. */
@@ -30,7 +32,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('strict routing', true);
   app.set('query parser', false);
 
-  app.use(accessLog(deps.logger));
+  app.use(accessLog(deps.logger, deps.metrics));
   app.use(securityHeaders());
   if (deps.config.corsOrigins.length > 0) {
     app.use(
@@ -44,7 +46,7 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
-  app.use(healthRoutes(deps.readiness));
+  app.use(healthRoutes(deps.readiness, deps.metrics.registry));
   app.use(
     campaignReportRoutes({
       verifier: deps.verifier,
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
       idempotencyWaitMs: deps.config.upstream.deadlineMs,
     }),
   );
-  app.use(nonEmployeeExportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.exportNonEmployees }));
+  app.use(nonEmployeeExportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.exportNonEmployees, metrics: deps.metrics }));
   app.use(notFound);
   app.use(errorHandler);
   return app;

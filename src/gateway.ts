@@ -6,6 +6,7 @@ import { parseStaticKey, staticKeySource, type KeySource } from './auth/key-sour
 import { createCallerVerifier } from './auth/verify-caller.ts';
 import type { Config, Targets } from './config.ts';
 import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
 import type { Check } from './routes/health.ts';
 import { createAdmission } from './upstream/admission.ts';
 import { memoryIdempotencyStore, redisIdempotencyStore } from './idempotency/store.ts';
@@ -79,6 +80,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     audience: targets.callers.audience,
     settings: config.auth,
   });
+  const metrics = createMetrics();
   const upstream = createUpstreamClient({
     baseUrl: targets.tenant.baseUrl,
     dispatcher,
@@ -87,6 +89,13 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     window,
     settings: config.upstream,
     userAgent: USER_AGENT,
+    metrics,
+  });
+  metrics.observe({
+    queued: () => { const q = admission.stats().queued; return q.interactive + q.export; },
+    running: () => { const r = admission.stats().running; return r.interactive + r.export; },
+    shed: () => admission.stats().shed,
+    tokenFetches: () => tokens.status().fetches,
   });
 
   let draining = false;
@@ -108,7 +117,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const idempotency = redis
     ? redisIdempotencyStore(redis, config.idempotencyTtlMs, logger.child({ component: 'idempotency' }))
     : memoryIdempotencyStore(config.idempotencyTtlMs);
-  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency });
+  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics });
   return {
     app,
     startDraining() {

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { openContext } from './context.ts';
 
 /**
@@ -7,7 +8,7 @@ import { openContext } from './context.ts';
  * Headers are never serialised (they carry tokens and cookies), and the path is logged without
  * its query string. (pino-http did the same job at several times the cost per request.)
  */
-export function accessLog(logger: Logger) {
+export function accessLog(logger: Logger, metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const startedAt = performance.now();
     const context = openContext(req, res, logger);
@@ -15,6 +16,9 @@ export function accessLog(logger: Logger) {
       res.off('finish', done);
       res.off('close', done);
       const status = res.statusCode;
+      const durationMs = performance.now() - startedAt;
+      metrics.requests.inc({ route: context.route, status });
+      metrics.requestSeconds.observe({ route: context.route }, durationMs / 1000);
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
@@ -24,7 +28,7 @@ export function accessLog(logger: Logger) {
           path: (req.url ?? '').split('?', 1)[0],
           route: context.route,
           status,
-          durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+          durationMs: Math.round(durationMs * 100) / 100,
           subject: context.caller?.subject,
           grant: context.grant,
           upstreamAttempts: context.trace.attempts,

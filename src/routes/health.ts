@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { Registry } from 'prom-client';
 import { errorReply, GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 
@@ -11,12 +12,19 @@ export interface Check {
 /** Readiness reads state the gateway keeps anyway; it never costs an upstream call once warm. */
 export type ReadinessProbe = () => Promise<Check[]>;
 
-export function healthRoutes(readiness: ReadinessProbe): Router {
+export function healthRoutes(readiness: ReadinessProbe, registry: Registry): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.get('/healthz', (_req, res) => {
     contextOf(res).route = 'GET /healthz';
     res.setHeader('cache-control', 'no-store');
     res.json({ status: 'ok' });
+  });
+  // Anyone may scrape it, as the contract says: bind the port or firewall it in production.
+  router.get('/metrics', async (_req, res) => {
+    contextOf(res).route = 'GET /metrics';
+    res.setHeader('content-type', registry.contentType);
+    res.setHeader('cache-control', 'no-store');
+    res.end(await registry.metrics());
   });
   router.get('/readyz', async (_req, res) => {
     contextOf(res).route = 'GET /readyz';

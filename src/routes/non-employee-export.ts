@@ -3,6 +3,7 @@ import { Router, type Response } from 'express';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import { contextOf } from '../http/context.ts';
+import type { Metrics } from '../metrics.ts';
 import type { UpstreamClient, UpstreamReply } from '../upstream/client.ts';
 import { callerSignal } from './caller-signal.ts';
 import { validId } from './params.ts';
@@ -15,7 +16,7 @@ const ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
  * destroys both: the upstream request is aborted when the caller leaves, and the caller's
  * connection is cut (never ended cleanly) when the upstream fails mid-body.
  */
-async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string): Promise<void> {
+async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, metrics: Metrics): Promise<void> {
   const context = contextOf(res);
   const contentType = reply.headers['content-type'];
   const contentLength = reply.headers['content-length'];
@@ -37,8 +38,11 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string):
   });
   try {
     await pipeline(reply.body, res);
+    metrics.bytesStreamed.inc(context.bytes);
   } catch (error) {
     const callerLeft = firstFailure === 'caller';
+    metrics.bytesStreamed.inc(context.bytes);
+    metrics.streamsCut.inc({ cause: callerLeft ? 'caller_went_away' : 'upstream_failed' });
     context.log.warn(
       { bytes: context.bytes, cause: callerLeft ? 'caller_went_away' : 'upstream_failed', err: (error as Error).message },
       'CSV stream cut short',
@@ -47,7 +51,7 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string):
   }
 }
 
-export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstream: UpstreamClient; anyOf: string[] }): Router {
+export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstream: UpstreamClient; anyOf: string[]; metrics: Metrics }): Router {
   const router = Router({ caseSensitive: true, strict: true });
   // Express answers HEAD with the GET handler; a HEAD must not pull a whole export from SailPoint.
   router.head(ROUTE, (_req, _res, next) => next('router'));
@@ -76,7 +80,7 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
         log: context.log,
         trace: context.trace,
       });
-      if (reply.statusCode === 200) await streamCsv(reply, res, id);
+      if (reply.statusCode === 200) await streamCsv(reply, res, id, deps.metrics);
       else await relayBuffered(reply, res);
     },
   );

@@ -7,6 +7,7 @@ import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
 import { decide, parseRetryAfter, type AttemptOutcome, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface UpstreamCall {
   operation: 'startCampaignReport' | 'exportNonEmployeeRecords';
@@ -59,6 +60,7 @@ export function createUpstreamClient(deps: {
   window: WindowStore;
   settings: UpstreamSettings;
   userAgent: string;
+  metrics: Metrics;
 }): UpstreamClient {
   const { settings } = deps;
   const origin = deps.baseUrl.origin;
@@ -130,6 +132,7 @@ export function createUpstreamClient(deps: {
         ? { kind: 'error', code: errorCode(result.error) }
         : { kind: 'response', status: result.statusCode, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
     call.log.debug({ attempt: call.trace.attempts, outcome }, 'upstream attempt');
+    deps.metrics.upstreamAttempts.inc({ operation: call.operation, outcome: outcome.kind === 'response' ? String(outcome.status) : outcome.code });
     const decision = decide(outcome, call.repeatability);
     if (decision.action === 'accept' && !('error' in result)) {
       return { statusCode: result.statusCode, headers: result.headers, body: result.body };
