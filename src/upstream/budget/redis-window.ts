@@ -42,7 +42,8 @@ return {1, 0, count + 1, earliest, 0, 0}
 
 // KEYS: units. ARGV: windowMs, unit id. The unit frees one window from now (if it still exists).
 const SETTLE = `${NOW}
-redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[2])
+-- +1: Redis time is read in whole milliseconds here; never free a unit early.
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]) + 1, ARGV[2])
 return 1
 `;
 
@@ -112,14 +113,13 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
     if (mode === 'fallback') return;
     mode = 'fallback';
     // Others may have spent the whole window just now: start as if our share were spent too.
-    local.seed(Array.from({ length: fallbackLimit }, () => Date.now() + options.windowMs));
+    local.seed(Array.from({ length: fallbackLimit }, () => options.windowMs));
     options.logger.warn({ err: lastError, fallbackLimit, windowMs: options.windowMs }, 'Redis unreachable: upstream budget falls back to a local share');
   }
 
   async function rejoin(): Promise<void> {
     try {
-      const t = Date.now();
-      const pairs = local.spentFreeAt().flatMap((freeAt) => [`${replica}:fallback:${nextId++}`, Math.max(1, Math.round(freeAt - t))]);
+      const pairs = local.spentRemainingMs().flatMap((remainingMs) => [`${replica}:fallback:${nextId++}`, Math.max(1, Math.ceil(remainingMs))]);
       if (pairs.length > 0) await commands.budgetRejoin(units, ...pairs);
       mode = 'shared';
       lastError = '';

@@ -72,14 +72,19 @@ export function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, b
 
 /** The in-process window: one replica, or a replica that lost Redis. */
 export interface LocalWindow extends WindowStore {
-  /** Marks units as spent until the given times: a fallback that starts pessimistic. */
-  seed(freeAtMs: number[]): void;
-  /** Free-at times of units this process really spent (not seeded ones). */
-  spentFreeAt(): number[];
+  /** Marks units as spent for the given durations: a fallback that starts pessimistic. */
+  seed(busyForMs: number[]): void;
+  /** How long each unit this process really spent (not a seeded one) stays in use. */
+  spentRemainingMs(): number[];
 }
 
+// Settling rounds to the clock's resolution; a unit freed a hair early could let one call too
+// many into a window, so every unit is held this much longer than the window.
+const SAFETY_MS = 1;
+
 export function createLocalWindow(options: WindowOptions): LocalWindow {
-  const now = options.now ?? Date.now;
+  // Sub-millisecond and monotonic: a wall clock's whole milliseconds free units up to 1 ms early.
+  const now = options.now ?? (() => performance.now());
   const used = new Map<number, number>();
   const seeded = new Set<number>();
   const listeners: Array<() => void> = [];
@@ -120,7 +125,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
         granted: true,
         unit: {
           settle: () => {
-            if (used.has(id)) used.set(id, now() + options.windowMs);
+            if (used.has(id)) used.set(id, now() + options.windowMs + SAFETY_MS);
             notify();
           },
           cancel: () => {
@@ -153,16 +158,18 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     },
     status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }),
     async close() {},
-    seed(freeAtMs) {
-      for (const freeAt of freeAtMs) {
+    seed(busyForMs) {
+      const t = now();
+      for (const busyMs of busyForMs) {
         const id = nextId++;
-        used.set(id, freeAt);
+        used.set(id, t + busyMs);
         seeded.add(id);
       }
     },
-    spentFreeAt: () => {
-      purge(now(), true);
-      return [...used].filter(([id]) => !seeded.has(id)).map(([, freeAt]) => freeAt);
+    spentRemainingMs: () => {
+      const t = now();
+      purge(t, true);
+      return [...used].filter(([id]) => !seeded.has(id)).map(([, freeAt]) => freeAt - t);
     },
   };
 }
