@@ -70,7 +70,7 @@ export type Env = Record<string, string | undefined>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-export const DEFAULTS = {
+const DEFAULTS = {
   PORT: 8080,
   HOST: '0.0.0.0',
   LOG_LEVEL: 'info',

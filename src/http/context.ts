@@ -31,7 +31,7 @@ type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
 // A caller's id is echoed and logged, so only short, plain values are trusted.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
-export function requestIdFor(req: IncomingMessage): string {
+function requestIdFor(req: IncomingMessage): string {
   const offered = req.headers['x-request-id'];
   if (typeof offered === 'string' && SANE_REQUEST_ID.test(offered)) return offered;
   return randomUUID().replaceAll('-', '');

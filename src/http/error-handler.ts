@@ -2,10 +2,10 @@ import type { NextFunction, Request, Response } from 'express';
 import { errorReply, GatewayError, toGatewayError } from '../errors.ts';
 import { contextOf } from './context.ts';
 
-/** The one place errors become HTTP answers. */
-export function sendError(res: Response, error: GatewayError): void {
+/** The one place errors become HTTP answers; `extra` adds fields to the body (readiness checks). */
+export function sendError(res: Response, error: GatewayError, extra: Record<string, unknown> = {}): void {
   const reply = errorReply(error, contextOf(res).requestId);
-  res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json(reply.body);
+  res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json({ ...(reply.body as object), ...extra });
 }
 
 export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { errorReply, GatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
+import { sendError } from '../http/error-handler.ts';
 import { contextOf } from '../http/context.ts';
 
 export interface Check {
@@ -36,8 +37,7 @@ export function healthRoutes(readiness: ReadinessProbe, registry: Registry): Rou
       return;
     }
     const why = failing.map((c) => `${c.name}: ${c.detail}`).join('; ');
-    const reply = errorReply(new GatewayError('ERR_NOT_READY', `Not ready: ${why}`, { retryAfterS: 5 }), contextOf(res).requestId);
-    res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json({ ...(reply.body as object), checks });
+    sendError(res, new GatewayError('ERR_NOT_READY', `Not ready: ${why}`, { retryAfterS: 5 }), { checks });
   });
   return router;
 }

@@ -25,7 +25,7 @@ export function realisticCsv(rows: number): Buffer {
 const BULK_ROW = 'bulk.0000000000,Bulk,Contractor,555-0100,bulk@contractor.example,Manager,2026-01-01T00:00:00Z,2026-12-31T00:00:00Z\n';
 const ROWS_PER_BLOCK = 600;
 const TEMPLATE = Buffer.from(BULK_ROW.repeat(ROWS_PER_BLOCK));
-export const BULK_BLOCK_BYTES = TEMPLATE.length;
+const BULK_BLOCK_BYTES = TEMPLATE.length;
 
 export function bulkCsvLength(blocks: number): number {
   return CSV_HEADER.length + blocks * BULK_BLOCK_BYTES;

@@ -26,7 +26,7 @@ const NEVER_SENT = new Set([
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Statuses relayed to the caller as they are: they describe the caller's request, not a fault. */
-export const RELAYED_STATUSES = new Set([400, 403, 404]);
+const RELAYED_STATUSES = new Set([400, 403, 404]);
 
 const upstreamFailed = (text: string) => new GatewayError('ERR_UPSTREAM_FAILED', text);
 const upstreamTimeout = () => new GatewayError('ERR_UPSTREAM_TIMEOUT', 'SailPoint did not answer in time.');

@@ -65,7 +65,7 @@ export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number
 }
 
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
-export function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
+function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
   const toleranceMs = (burst - 1) * intervalMs;
   return Math.max(0, Math.max(tatMs, nowMs) - nowMs - toleranceMs + (unitsAhead - 1) * intervalMs);
 }
