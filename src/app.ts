@@ -1,9 +1,13 @@
 import cors from 'cors';
 import express, { type Express } from 'express';
+import type { AuditSink } from './audit/sink.ts';
+import { auditTrail } from './audit/trail.ts';
 import type { CallerVerifier } from './auth/verify-caller.ts';
 import type { Config } from './config.ts';
 import { accessLog } from './http/access-log.ts';
+import { refuseBodies } from './http/body-limit.ts';
 import { errorHandler, notFound } from './http/error-handler.ts';
+import type { LiveStreams } from './http/live-streams.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
@@ -14,13 +18,15 @@ import { nonEmployeeExportRoutes } from './routes/non-employee-export.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'corsOrigins' | 'access' | 'upstream'>;
+  config: Pick<Config, 'corsOrigins' | 'access' | 'upstream' | 'server'>;
   logger: Logger;
   verifier: CallerVerifier;
   upstream: UpstreamClient;
   readiness: ReadinessProbe;
   idempotency: IdempotencyStore;
   metrics: Metrics;
+  audit: AuditSink;
+  liveStreams: LiveStreams;
 }
 
 /** Wiring only: every behaviour lives in the modules it mounts. Never listens. */
@@ -34,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(accessLog(deps.logger, deps.metrics));
   app.use(securityHeaders());
+  app.use(refuseBodies(deps.config.server.maxBodyBytes));
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -46,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
+  const audit = auditTrail(deps.audit, deps.metrics);
   app.use(healthRoutes(deps.readiness, deps.metrics.registry));
   app.use(
     campaignReportRoutes({
@@ -54,9 +62,19 @@ export function createApp(deps: AppDeps): Express {
       anyOf: deps.config.access.runReport,
       idempotency: deps.idempotency,
       idempotencyWaitMs: deps.config.upstream.deadlineMs,
+      audit,
     }),
   );
-  app.use(nonEmployeeExportRoutes({ verifier: deps.verifier, upstream: deps.upstream, anyOf: deps.config.access.exportNonEmployees, metrics: deps.metrics }));
+  app.use(
+    nonEmployeeExportRoutes({
+      verifier: deps.verifier,
+      upstream: deps.upstream,
+      anyOf: deps.config.access.exportNonEmployees,
+      metrics: deps.metrics,
+      audit,
+      liveStreams: deps.liveStreams,
+    }),
+  );
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -1,6 +1,7 @@
 // The only reader of process.env: environment → one typed, validated Config.
 // Every problem is collected so an operator sees all of them in one line, not one per restart.
 import { z } from 'zod';
+import type { AuditDestination } from './audit/sink.ts';
 import { parseStaticKey } from './auth/key-source.ts';
 
 export const REPORT_TYPES = [
@@ -47,6 +48,16 @@ export interface Targets {
   callers: { keys: KeySpec; issuer: string; audience: string[] };
 }
 
+/** Limits that protect the listening socket from slow and hostile clients. */
+export interface ServerSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxRequestsPerSocket: number;
+  maxHeaderBytes: number;
+  maxBodyBytes: number;
+}
+
 export type KeySpec = { kind: 'jwks'; url: URL } | { kind: 'static'; material: string };
 
 export interface Config {
@@ -55,6 +66,8 @@ export interface Config {
   logLevel: string;
   production: boolean;
   drainTimeoutMs: number;
+  server: ServerSettings;
+  audit: AuditDestination;
   corsOrigins: string[];
   redisUrl: string | undefined;
   idempotencyTtlMs: number;
@@ -90,6 +103,13 @@ const DEFAULTS = {
   REDIS_FALLBACK_PERCENT: 25,
   IDEMPOTENCY_TTL_MS: 600_000,
   DRAIN_TIMEOUT_MS: 25_000,
+  SERVER_HEADERS_TIMEOUT_MS: 10_000,
+  SERVER_REQUEST_TIMEOUT_MS: 15_000,
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: 65_000,
+  SERVER_MAX_REQUESTS_PER_SOCKET: 10_000,
+  SERVER_MAX_HEADER_BYTES: 16_384,
+  SERVER_MAX_BODY_BYTES: 1024,
+  AUDIT_LOG: 'stdout',
   AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
   AUTH_CLOCK_TOLERANCE_S: 30,
   AUTH_GRANT_CLAIMS: 'roles,authorities,scope,scp,permissions',
@@ -213,6 +233,27 @@ function readTargets(r: EnvReader, production: boolean): Targets | null {
   return { tenant: { baseUrl, tokenUrl, clientId, clientSecret }, callers: { keys, issuer, audience } };
 }
 
+function readServer(r: EnvReader): ServerSettings {
+  const server: ServerSettings = {
+    headersTimeoutMs: r.int('SERVER_HEADERS_TIMEOUT_MS', 100, 600_000),
+    requestTimeoutMs: r.int('SERVER_REQUEST_TIMEOUT_MS', 100, 600_000),
+    keepAliveTimeoutMs: r.int('SERVER_KEEP_ALIVE_TIMEOUT_MS', 0, 3_600_000),
+    maxRequestsPerSocket: r.int('SERVER_MAX_REQUESTS_PER_SOCKET', 0, 100_000_000),
+    maxHeaderBytes: r.int('SERVER_MAX_HEADER_BYTES', 1024, 1_048_576),
+    maxBodyBytes: r.int('SERVER_MAX_BODY_BYTES', 0, 1_048_576),
+  };
+  // Node refuses a header deadline later than the whole-request deadline.
+  if (server.headersTimeoutMs > server.requestTimeoutMs) r.problems.push('SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS');
+  return server;
+}
+
+function readAudit(r: EnvReader): AuditDestination {
+  const value = r.text('AUDIT_LOG');
+  if (value === 'stdout') return { kind: 'stdout' };
+  if (!value.startsWith('/')) r.problems.push(`AUDIT_LOG must be "stdout" or an absolute file path (got "${value}")`);
+  return { kind: 'file', path: value };
+}
+
 function readAlgorithms(r: EnvReader): string[] {
   const algorithms = r.list('AUTH_ALGORITHMS');
   const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS;
@@ -273,13 +314,15 @@ export function parseConfig(env: Env): ConfigResult {
 
   const targets = readTargets(r, production);
   const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
+  const server = readServer(r);
+  const audit = readAudit(r);
   const idempotencyTtlMs = r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000);
 
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return {
     ok: true,
     config: {
-      port, host, logLevel, production, drainTimeoutMs, corsOrigins, upstream, auth, access, targets, idempotencyTtlMs,
+      port, host, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotencyTtlMs,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
     },

@@ -4,6 +4,9 @@
 export type ErrorCode =
   | 'ERR_BAD_REQUEST'
   | 'ERR_NOT_FOUND'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_HEADERS_TOO_LARGE'
   | 'ERR_UNAUTHENTICATED'
   | 'ERR_FORBIDDEN'
   | 'ERR_RATE_LIMITED'
@@ -22,6 +25,9 @@ interface Catalogue {
 const CATALOGUE: Record<ErrorCode, Catalogue> = {
   ERR_BAD_REQUEST: { status: 400, detailCode: '400.1 Bad Request Content' },
   ERR_NOT_FOUND: { status: 404, detailCode: '404 Not found' },
+  ERR_REQUEST_TIMEOUT: { status: 408, detailCode: '408 Request Timeout' },
+  ERR_BODY_TOO_LARGE: { status: 413, detailCode: '413 Content Too Large' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, detailCode: '431 Request Header Fields Too Large' },
   ERR_UNAUTHENTICATED: { status: 401, detailCode: '401 Unauthorized' },
   ERR_FORBIDDEN: { status: 403, detailCode: '403 Forbidden' },
   ERR_RATE_LIMITED: { status: 429, detailCode: '429 Too Many Requests' },

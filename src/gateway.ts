@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import { createApp } from './app.ts';
+import { createAuditSink } from './audit/sink.ts';
+import { createLiveStreams } from './http/live-streams.ts';
 import { jwksKeySource } from './auth/jwks-key-source.ts';
 import { parseStaticKey, staticKeySource, type KeySource } from './auth/key-source.ts';
 import { createCallerVerifier } from './auth/verify-caller.ts';
@@ -21,6 +23,8 @@ export interface Gateway {
   app: Express;
   /** From now on readiness fails, so load balancers stop sending new work. */
   startDraining(): void;
+  /** Cuts the CSV streams still running, visibly and with "drain" as the cause; returns how many. */
+  cutStreams(): number;
   /** Loads caller keys and the upstream credential, logging one line per dependency. */
   warm(): Promise<Check[]>;
   close(): Promise<void>;
@@ -42,6 +46,8 @@ function keySourceFor(targets: Targets, config: Config, logger: Logger): KeySour
 
 /** Builds every long-lived part from the config and hands them to createApp. */
 export function createGateway(config: Config, targets: Targets, logger: Logger): Gateway {
+  // First: it is the one part that can refuse to start (an unwritable file), and nothing is open yet.
+  const audit = createAuditSink(config.audit, logger);
   const dispatcher = createDispatcher(config);
   const tokens = createTokenProvider({
     tokenUrl: targets.tenant.tokenUrl,
@@ -91,12 +97,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     userAgent: USER_AGENT,
     metrics,
   });
-  metrics.observe({
-    queued: () => { const q = admission.stats().queued; return q.interactive + q.export; },
-    running: () => { const r = admission.stats().running; return r.interactive + r.export; },
-    shed: () => admission.stats().shed,
-    tokenFetches: () => tokens.status().fetches,
-  });
+  metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status() });
 
   let draining = false;
   const checks = (): Check[] => [
@@ -117,11 +118,15 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const idempotency = redis
     ? redisIdempotencyStore(redis, config.idempotencyTtlMs, logger.child({ component: 'idempotency' }))
     : memoryIdempotencyStore(config.idempotencyTtlMs);
-  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics });
+  const liveStreams = createLiveStreams();
+  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams });
   return {
     app,
     startDraining() {
       draining = true;
+    },
+    cutStreams() {
+      return liveStreams.cutAll('drain');
     },
     async warm() {
       await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected()]);
@@ -137,6 +142,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
       tokens.close();
       await window.close();
       await dispatcher.close();
+      audit.flush();
     },
   };
 }

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
+import { createHttpServer } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { sandboxBanner, startSandbox, type Sandbox } from './sandbox/start.ts';
 
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);
   }
-  const server = gateway.app.listen(config.port, config.host);
+  const server = createHttpServer(gateway.app, config.server);
+  server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.host, port }, 'gateway listening');
@@ -51,7 +53,8 @@ async function main(): Promise<void> {
     // What has not finished by the drain deadline (a slow CSV download) is cut, never ended
     // cleanly: the caller sees an incomplete download, not a short file that looks whole.
     const deadline = setTimeout(() => {
-      logger.warn('drain time over: cutting the connections still open');
+      const streams = gateway.cutStreams();
+      logger.warn({ streams }, 'drain time over: cutting the connections still open');
       server.closeAllConnections();
     }, config.drainTimeoutMs);
     deadline.unref();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
-import { download } from './support/download.ts';
+import { download, downloadThenLeave } from './support/download.ts';
 import { eventually, exportPath, startHarness, type Harness } from './support/harness.ts';
 
 const MiB = 1024 * 1024;
@@ -67,22 +67,10 @@ describe('CSV export streaming', () => {
 
   it('When the caller goes away mid-download, then the upstream request is aborted', async () => {
     const abortedBefore = h.tenant.exports.aborted;
-    await new Promise<void>((resolve, reject) => {
-      const req = get(`${h.url}${exportPath('huge')}`, { headers: { authorization: caller } }, (res) => {
-        let seen = 0;
-        res.on('data', (chunk: Buffer) => {
-          seen += chunk.length;
-          if (seen > 2 * MiB) {
-            req.destroy();
-            resolve();
-          }
-        });
-      });
-      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
-    });
+    await downloadThenLeave(`${h.url}${exportPath('huge')}`, caller, 2 * MiB);
     await eventually(() => h.tenant.exports.aborted === abortedBefore + 1, 'the tenant saw its export aborted');
     assert.ok(h.tenant.exports.bytesWritten < 1024 * MiB);
-    await eventually(() => h.logs().some((l) => l.msg === 'CSV stream cut short' && l.cause === 'caller_went_away'), 'the cut is logged as the caller leaving');
+    await eventually(() => h.logs().some((l) => l.msg === 'CSV stream cut short' && l.cause === 'caller_aborted'), 'the cut is logged as the caller leaving');
   });
 
   it('When the caller reads slowly, then backpressure holds the upstream back (bounded bytes in flight)', async () => {

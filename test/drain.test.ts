@@ -58,5 +58,35 @@ describe('graceful drain on SIGTERM (real process, real signal)', () => {
     assert.match(gateway.stdout(), /drain time over: cutting the connections still open/);
     assert.match(gateway.stdout(), /"msg":"stopped"/);
     await eventually(() => tenant.exports.aborted === 1, 'the upstream export was aborted too');
+
+    // The logs were flushed before exit, and say what happened to each request.
+    const lines = gateway.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(lines.some((l) => l.msg === 'drain time over: cutting the connections still open' && l.streams === 1));
+    assert.ok(lines.some((l) => l.msg === 'CSV stream cut short' && l.cause === 'drain'));
+    const audits = lines.filter((l) => l.kind === 'audit');
+    const exported = audits.find((a) => a.operation === 'exportNonEmployeeRecords');
+    assert.equal(exported?.outcome, 'cut_by_drain');
+    assert.ok(Number(exported?.bytes) >= cut.bytes, 'the record counts at least what the caller received');
+    assert.equal(audits.find((a) => a.operation === 'startCampaignReport')?.outcome, 'complete');
+  });
+});
+
+describe('graceful drain on SIGINT (real process, real signal)', () => {
+  let setup: ProcessSetup;
+  before(async () => {
+    setup = await startProcessSetup({ campaigns: [CAMPAIGN] }, { DRAIN_TIMEOUT_MS: '1500' });
+  });
+  after(() => setup.close());
+
+  it('When SIGINT arrives, then the gateway drains the same way and exits 0', async () => {
+    const caller = `Bearer ${await setup.issuer.mint({ roles: ['CERT_ADMIN'] })}`;
+    setup.tenant.addFault('runReport', { kind: 'delay-headers', ms: 300 });
+    const report = fetch(`${setup.gateway.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller } });
+    await eventually(() => setup.tenant.requests.some((r) => r.operation === 'runReport'), 'the report call reached the tenant');
+    setup.gateway.child.kill('SIGINT');
+    assert.equal((await report).status, 202);
+    assert.equal(await setup.gateway.exited, 0);
+    assert.match(setup.gateway.stdout(), /"signal":"SIGINT".*"msg":"draining"/);
+    assert.match(setup.gateway.stdout(), /"msg":"stopped"/);
   });
 });

@@ -20,6 +20,9 @@ describe('/metrics', () => {
     h.tenant.addFault('runReport', { kind: 'status', status: 503 });
     await request(h.url).post(runReportPath()).set('Authorization', caller);
     await request(h.url).post(runReportPath()).set('Authorization', 'Bearer nope');
+    // Three 503s in a row use up the two retries: one call that gave up.
+    h.tenant.addFault('runReport', { kind: 'status', status: 503 }, 3);
+    await request(h.url).post(runReportPath()).set('Authorization', caller);
     await download(`${h.url}${exportPath('s1')}`, caller);
     h.tenant.addFault('export', { kind: 'reset-mid-body', afterBytes: 300_000 });
     await download(`${h.url}${exportPath('s1')}`, caller);
@@ -39,19 +42,45 @@ describe('/metrics', () => {
   it('counts requests by route template and status, with a latency histogram', () => {
     assert.equal(sample(text, 'gateway_requests_total', '{route="POST /v3/campaigns/{id}/run-report/{type}",status="202"}'), 2);
     assert.equal(sample(text, 'gateway_requests_total', '{route="POST /v3/campaigns/{id}/run-report/{type}",status="401"}'), 1);
-    assert.equal(sample(text, 'gateway_request_duration_seconds_count', '{route="POST /v3/campaigns/{id}/run-report/{type}"}'), 3);
+    assert.equal(sample(text, 'gateway_request_duration_seconds_count', '{route="POST /v3/campaigns/{id}/run-report/{type}"}'), 4);
   });
 
-  it('counts upstream attempts by operation and outcome', () => {
-    assert.equal(sample(text, 'gateway_upstream_attempts_total', '{operation="startCampaignReport",outcome="202"}'), 2);
-    assert.equal(sample(text, 'gateway_upstream_attempts_total', '{operation="startCampaignReport",outcome="503"}'), 1);
+  it('counts upstream attempts by outcome (success, retry reason) and calls by result (success, gave up)', () => {
+    assert.equal(sample(text, 'gateway_upstream_attempts_total', '{operation="startCampaignReport",outcome="success"}'), 2);
+    assert.equal(sample(text, 'gateway_upstream_attempts_total', '{operation="startCampaignReport",outcome="status_503"}'), 4);
+    assert.equal(sample(text, 'gateway_upstream_attempts_total', '{operation="exportNonEmployeeRecords",outcome="success"}'), 2);
+    assert.equal(sample(text, 'gateway_upstream_calls_total', '{operation="startCampaignReport",result="success"}'), 2);
+    assert.equal(sample(text, 'gateway_upstream_calls_total', '{operation="startCampaignReport",result="gave_up"}'), 1);
+    assert.equal(sample(text, 'gateway_requests_total', '{route="POST /v3/campaigns/{id}/run-report/{type}",status="502"}'), 1);
+  });
+
+  it('has a queue-wait histogram per call class, observed once per attempt', () => {
+    assert.equal(sample(text, 'gateway_budget_queue_wait_seconds_count', '{class="interactive"}'), 6);
+    assert.equal(sample(text, 'gateway_budget_queue_wait_seconds_count', '{class="export"}'), 2);
+  });
+
+  it('reports credential and caller-key fetches and their age', () => {
+    assert.equal(sample(text, 'gateway_token_fetches_total', '{result="ok"}'), 1);
+    assert.equal(sample(text, 'gateway_token_fetches_total', '{result="failed"}'), 0);
+    const tokenAge = sample(text, 'gateway_token_age_seconds') ?? Number.NaN;
+    assert.ok(tokenAge >= 0 && tokenAge < 600, `token age ${tokenAge}`);
+    assert.equal(sample(text, 'gateway_jwks_refreshes_total', '{result="ok"}'), 1);
+    assert.equal(sample(text, 'gateway_jwks_refreshes_total', '{result="failed"}'), 0);
+    const keyAge = sample(text, 'gateway_caller_keys_age_seconds') ?? Number.NaN;
+    assert.ok(keyAge >= 0 && keyAge < 600, `key age ${keyAge}`);
   });
 
   it('counts streamed bytes and streams cut short by cause, and reports the budget and the credential', () => {
     assert.ok((sample(text, 'gateway_csv_bytes_total') ?? 0) > 0);
     assert.equal(sample(text, 'gateway_csv_streams_cut_total', '{cause="upstream_failed"}'), 1);
+    assert.equal(sample(text, 'gateway_csv_streams_cut_total', '{cause="caller_aborted"}'), 0);
+    assert.equal(sample(text, 'gateway_csv_streams_cut_total', '{cause="drain"}'), 0);
     assert.equal(sample(text, 'gateway_budget_queued'), 0);
-    assert.equal(sample(text, 'gateway_token_fetches'), 1);
+    assert.equal(sample(text, 'gateway_upstream_in_flight'), 0);
+    assert.equal(sample(text, 'gateway_budget_shed_total'), 0);
+    assert.equal(sample(text, 'gateway_audit_records_total', '{outcome="complete"}'), 3);
+    assert.equal(sample(text, 'gateway_audit_records_total', '{outcome="refused"}'), 1);
+    assert.equal(sample(text, 'gateway_audit_records_total', '{outcome="upstream_failed"}'), 2);
     assert.ok(sample(text, 'gateway_process_cpu_user_seconds_total') !== undefined, 'default process metrics');
   });
 

@@ -27,6 +27,7 @@ export function jwksKeySource(options: JwksOptions): KeySource {
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let lastError: string | null = null;
   let inflight: Promise<void> | null = null;
+  const refreshes = { ok: 0, failed: 0 };
 
   async function fetchKeys(): Promise<void> {
     lastAttemptAt = now();
@@ -41,9 +42,11 @@ export function jwksKeySource(options: JwksOptions): KeySource {
       if (!body || !Array.isArray(body.keys)) throw new Error('JWKS endpoint answered without a "keys" array');
       keys = createLocalJWKSet(body);
       fetchedAt = now();
+      refreshes.ok += 1;
       lastError = null;
       options.logger.info({ keys: body.keys.length }, 'caller keys loaded from JWKS');
     } catch (error) {
+      refreshes.failed += 1;
       lastError = error instanceof Error ? error.message : String(error);
       options.logger.warn({ err: lastError }, 'JWKS fetch failed; keys already loaded keep working');
     }
@@ -92,7 +95,7 @@ export function jwksKeySource(options: JwksOptions): KeySource {
     },
     status: (): KeySourceStatus =>
       keys !== null
-        ? { ready: true, detail: lastError ? `keys loaded; last refresh failed: ${lastError}` : 'keys loaded' }
-        : { ready: false, detail: lastError ?? 'keys not loaded yet' },
+        ? { ready: true, detail: lastError ? `keys loaded; last refresh failed: ${lastError}` : 'keys loaded', refreshes: { ...refreshes }, loadedAtMs: fetchedAt }
+        : { ready: false, detail: lastError ?? 'keys not loaded yet', refreshes: { ...refreshes }, loadedAtMs: undefined },
   };
 }

@@ -4,6 +4,10 @@ import type { JWTVerifyGetKey } from 'jose';
 export interface KeySourceStatus {
   ready: boolean;
   detail: string;
+  /** JWKS fetches since start, by result; a static key has none. */
+  refreshes: { ok: number; failed: number };
+  /** When the keys in use were loaded (epoch ms). */
+  loadedAtMs: number | undefined;
 }
 
 /** Where caller-token verification keys come from: a JWKS URL or one configured key. */
@@ -33,9 +37,10 @@ export function parseStaticKey(material: string): KeyObject {
 }
 
 export function staticKeySource(key: KeyObject): KeySource {
+  const loadedAtMs = Date.now();
   return {
     getKey: () => key,
     warm: async () => {},
-    status: () => ({ ready: true, detail: `static ${key.asymmetricKeyType ?? 'unknown'} key` }),
+    status: () => ({ ready: true, detail: `static ${key.asymmetricKeyType ?? 'unknown'} key`, refreshes: { ok: 0, failed: 0 }, loadedAtMs: loadedAtMs }),
   };
 }

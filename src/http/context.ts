@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import type { Caller } from '../auth/verify-caller.ts';
+import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { traceContextFor, type TraceContext } from './trace-context.ts';
 
 type LogMethod = (fields: Record<string, unknown> | string, message?: string) => void;
 
@@ -14,15 +16,43 @@ export interface RequestLog {
   error: LogMethod;
 }
 
+/** What the upstream calls of one request added up to, also when they failed. */
+export interface UpstreamTally {
+  attempts: number;
+  queueWaitMs: number;
+  /** The status of the last upstream answer; undefined when none arrived. */
+  status: number | undefined;
+}
+
 /** What one request accumulates on its way through, for the access log and the audit trail. */
 export interface RequestContext {
   requestId: string;
+  trace: TraceContext;
   route: string;
   caller: Caller | undefined;
   grant: string | undefined;
-  trace: { attempts: number; queueWaitMs: number };
+  /** Set by a route that may reach SailPoint: the request then gets an audit record. */
+  egress: Egress | undefined;
+  upstream: UpstreamTally;
+  /** The error the gateway answered with, when it answered one of its own. */
+  answeredError: { code: ErrorCode; message: string } | undefined;
   bytes: number;
   log: RequestLog;
+}
+
+/** The outcome words of the audit trail and the streams-cut metric. */
+export type StreamCut = 'caller_aborted' | 'upstream_failed' | 'drain';
+
+export interface Egress {
+  operation: 'startCampaignReport' | 'exportNonEmployeeRecords';
+  /** The ids named in the path, as received (already checked to be sane before they are kept). */
+  target: Record<string, string>;
+  /** SHA-256 of the bytes forwarded to the caller, for a streamed export. */
+  digest: { finish(): string } | undefined;
+  /** Why a stream ended before its last byte, when it did. */
+  cut: StreamCut | undefined;
+  /** The answer was replayed from an earlier call with the same Idempotency-Key. */
+  replayed: boolean;
 }
 
 const CONTEXT = Symbol('gateway.context');
@@ -38,13 +68,13 @@ function requestIdFor(req: IncomingMessage): string {
 }
 
 // Not a pino child per request: building one costs more than most requests ever log.
-function requestLog(logger: Logger, requestId: string): RequestLog {
+function requestLog(logger: Logger, requestId: string, traceId: string): RequestLog {
   const at =
     (level: 'debug' | 'info' | 'warn' | 'error'): LogMethod =>
     (fields, message) => {
       if (!logger.isLevelEnabled(level)) return;
-      if (typeof fields === 'string') logger[level]({ requestId }, fields);
-      else logger[level]({ requestId, ...fields }, message);
+      if (typeof fields === 'string') logger[level]({ requestId, traceId }, fields);
+      else logger[level]({ requestId, traceId, ...fields }, message);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
@@ -53,16 +83,20 @@ function requestLog(logger: Logger, requestId: string): RequestLog {
 export function openContext(req: IncomingMessage, res: ServerResponse, logger: Logger): RequestContext {
   const requestId = requestIdFor(req);
   res.setHeader('X-Request-Id', requestId);
+  const trace = traceContextFor(req.headers);
   let log: RequestLog | undefined;
   const context: RequestContext = {
     requestId,
+    trace,
     route: 'unmatched',
     caller: undefined,
     grant: undefined,
-    trace: { attempts: 0, queueWaitMs: 0 },
+    egress: undefined,
+    upstream: { attempts: 0, queueWaitMs: 0, status: undefined },
+    answeredError: undefined,
     bytes: 0,
     get log() {
-      log ??= requestLog(logger, requestId);
+      log ??= requestLog(logger, requestId, trace.traceId);
       return log;
     },
   };

@@ -4,7 +4,9 @@ import { contextOf } from './context.ts';
 
 /** The one place errors become HTTP answers; `extra` adds fields to the body (readiness checks). */
 export function sendError(res: Response, error: GatewayError, extra: Record<string, unknown> = {}): void {
-  const reply = errorReply(error, contextOf(res).requestId);
+  const context = contextOf(res);
+  context.answeredError = { code: error.code, message: error.message };
+  const reply = errorReply(error, context.requestId);
   res.status(reply.status).set(reply.headers).set('cache-control', 'no-store').json({ ...(reply.body as object), ...extra });
 }
 
@@ -12,6 +14,7 @@ export function errorHandler(error: unknown, _req: Request, res: Response, _next
   const gatewayError = toGatewayError(error);
   if (gatewayError.status >= 500) contextOf(res).log.error({ err: error, code: gatewayError.code }, 'gateway error answered');
   if (res.headersSent) {
+    contextOf(res).answeredError = { code: gatewayError.code, message: gatewayError.message };
     // Too late for an error body: cut the connection so the failure cannot pass for a success.
     res.destroy(gatewayError);
     return;

@@ -4,7 +4,8 @@ import type { IdempotencyStore } from '../idempotency/store.ts';
 import { runOnce, validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
-import { contextOf } from '../http/context.ts';
+import type { AuditTrail } from '../audit/trail.ts';
+import { contextOf, type Egress } from '../http/context.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import { callerSignal } from './caller-signal.ts';
 import { validId, validReportType } from './params.ts';
@@ -20,6 +21,7 @@ export interface CampaignReportDeps {
   idempotency: IdempotencyStore;
   /** How long a repeat waits for a first call with the same key that is still running. */
   idempotencyWaitMs: number;
+  audit: AuditTrail;
 }
 
 export function campaignReportRoutes(deps: CampaignReportDeps): Router {
@@ -28,6 +30,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
     ROUTE,
     (_req, res, next) => {
       contextOf(res).route = 'POST /v3/campaigns/{id}/run-report/{type}';
+      deps.audit(res, 'startCampaignReport');
       next();
     },
     requireGrant(deps.verifier, deps.anyOf),
@@ -37,6 +40,8 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
       const type = validReportType(params[1]);
       const key = validIdempotencyKey(req.headers['idempotency-key']);
       const context = contextOf(res);
+      const egress = context.egress as Egress;
+      egress.target = { campaignId: id, reportType: type };
       const signal = callerSignal(res);
       const start = async () =>
         readBuffered(
@@ -51,6 +56,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
             requestId: context.requestId,
             signal,
             log: context.log,
+            tally: context.upstream,
             trace: context.trace,
           }),
         );
@@ -65,7 +71,10 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
         { key: scopedKey, fingerprint: `${id}/${type}`, waitMs: deps.idempotencyWaitMs, signal },
         start,
       );
-      if (replayed) res.setHeader('idempotent-replayed', 'true');
+      if (replayed) {
+        egress.replayed = true;
+        res.setHeader('idempotent-replayed', 'true');
+      }
       sendBuffered(res, result);
     },
   );

@@ -2,7 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
-import { contextOf } from '../http/context.ts';
+import { runningDigest, type AuditTrail } from '../audit/trail.ts';
+import { contextOf, type Egress } from '../http/context.ts';
+import type { LiveStreams } from '../http/live-streams.ts';
 import type { Metrics } from '../metrics.ts';
 import type { UpstreamClient, UpstreamReply } from '../upstream/client.ts';
 import { callerSignal } from './caller-signal.ts';
@@ -11,12 +13,22 @@ import { relayBuffered } from './relay.ts';
 
 const ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
 
+export interface ExportDeps {
+  verifier: CallerVerifier;
+  upstream: UpstreamClient;
+  anyOf: string[];
+  metrics: Metrics;
+  audit: AuditTrail;
+  liveStreams: LiveStreams;
+}
+
 /**
  * Pipes the CSV through unchanged with backpressure end to end. If either side fails, pipeline
  * destroys both: the upstream request is aborted when the caller leaves, and the caller's
- * connection is cut (never ended cleanly) when the upstream fails mid-body.
+ * connection is cut (never ended cleanly) when the upstream fails mid-body or a drain runs out
+ * of time. The bytes are hashed on the way for the audit record.
  */
-async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, metrics: Metrics): Promise<void> {
+async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, egress: Egress, deps: ExportDeps): Promise<void> {
   const context = contextOf(res);
   const contentType = reply.headers['content-type'];
   const contentLength = reply.headers['content-length'];
@@ -25,33 +37,37 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
   if (typeof contentLength === 'string') res.setHeader('content-length', contentLength);
   res.setHeader('content-disposition', `attachment; filename="non-employees-${sourceId}.csv"`);
   res.setHeader('cache-control', 'no-store');
+  const digest = runningDigest();
+  egress.digest = digest;
   reply.body.on('data', (chunk: Buffer) => {
     context.bytes += chunk.length;
+    digest.update(chunk);
   });
-  // Either side failing takes the other down with it; whichever failed first is the cause.
-  let firstFailure: 'caller' | 'upstream' | undefined;
-  res.once('close', () => {
-    if (!res.writableFinished) firstFailure ??= 'caller';
-  });
+  // Whichever side failed first is the cause; these run before pipeline tears the other side down.
   reply.body.once('error', () => {
-    firstFailure ??= 'upstream';
+    egress.cut ??= 'upstream_failed';
+  });
+  res.once('close', () => {
+    if (!res.writableFinished) egress.cut ??= 'caller_aborted';
+  });
+  const untrack = deps.liveStreams.track((cause) => {
+    egress.cut ??= cause;
+    res.destroy();
   });
   try {
     await pipeline(reply.body, res);
-    metrics.bytesStreamed.inc(context.bytes);
   } catch (error) {
-    const callerLeft = firstFailure === 'caller';
-    metrics.bytesStreamed.inc(context.bytes);
-    metrics.streamsCut.inc({ cause: callerLeft ? 'caller_went_away' : 'upstream_failed' });
-    context.log.warn(
-      { bytes: context.bytes, cause: callerLeft ? 'caller_went_away' : 'upstream_failed', err: (error as Error).message },
-      'CSV stream cut short',
-    );
+    const cause = egress.cut ?? 'upstream_failed';
+    deps.metrics.streamsCut.inc({ cause });
+    context.log.warn({ bytes: context.bytes, cause, err: (error as Error).message }, 'CSV stream cut short');
     res.destroy();
+  } finally {
+    untrack();
+    deps.metrics.bytesStreamed.inc(context.bytes);
   }
 }
 
-export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstream: UpstreamClient; anyOf: string[]; metrics: Metrics }): Router {
+export function nonEmployeeExportRoutes(deps: ExportDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   // Express answers HEAD with the GET handler; a HEAD must not pull a whole export from SailPoint.
   router.head(ROUTE, (_req, _res, next) => next('router'));
@@ -59,6 +75,7 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
     ROUTE,
     (_req, res, next) => {
       contextOf(res).route = 'GET /v3/non-employee-sources/{id}/non-employees/download';
+      deps.audit(res, 'exportNonEmployeeRecords');
       next();
     },
     requireGrant(deps.verifier, deps.anyOf),
@@ -66,6 +83,8 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
       const params = req.params as unknown as Record<string, string | undefined>;
       const id = validId(params[0], 'source');
       const context = contextOf(res);
+      const egress = context.egress as Egress;
+      egress.target = { sourceId: id };
       const signal = callerSignal(res);
       const reply = await deps.upstream.send({
         operation: 'exportNonEmployeeRecords',
@@ -78,9 +97,10 @@ export function nonEmployeeExportRoutes(deps: { verifier: CallerVerifier; upstre
         requestId: context.requestId,
         signal,
         log: context.log,
-        trace: context.trace,
+        tally: context.upstream,
+            trace: context.trace,
       });
-      if (reply.statusCode === 200) await streamCsv(reply, res, id, deps.metrics);
+      if (reply.statusCode === 200) await streamCsv(reply, res, id, egress, deps);
       else await relayBuffered(reply, res);
     },
   );

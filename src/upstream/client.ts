@@ -2,10 +2,11 @@ import pRetry, { AbortError } from 'p-retry';
 import type { Dispatcher } from 'undici';
 import type { UpstreamSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
-import type { RequestLog } from '../http/context.ts';
+import type { RequestLog, UpstreamTally } from '../http/context.ts';
+import { outgoingTraceparent, type TraceContext } from '../http/trace-context.ts';
 import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
-import { decide, parseRetryAfter, type AttemptOutcome, type Repeatability } from './retry-policy.ts';
+import { decide, parseRetryAfter, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -24,8 +25,10 @@ export interface UpstreamCall {
   /** Aborts queued and running attempts: the caller went away. */
   signal: AbortSignal;
   log: RequestLog;
-  /** Counts attempts and queue time for the access log, also when the call fails. */
-  trace: { attempts: number; queueWaitMs: number };
+  /** Counts attempts, queue time and the last status for the logs, also when the call fails. */
+  tally: UpstreamTally;
+  /** The W3C trace this call continues; SailPoint sees this hop as the parent span. */
+  trace: TraceContext;
 }
 
 export interface UpstreamReply {
@@ -77,24 +80,29 @@ export function createUpstreamClient(deps: {
   /** One HTTP exchange through the admission queue and the budget, until the response headers. */
   async function exchange(call: UpstreamCall, token: string): Promise<Dispatcher.ResponseData | { error: unknown }> {
     const permit = await admit(call);
-    call.trace.attempts += 1;
-    call.trace.queueWaitMs += permit.waitedMs;
+    call.tally.attempts += 1;
+    call.tally.queueWaitMs += permit.waitedMs;
+    deps.metrics.queueWaitSeconds.observe({ class: call.callClass }, permit.waitedMs / 1000);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      accept: call.accept,
+      'x-request-id': call.requestId,
+      'user-agent': deps.userAgent,
+      traceparent: outgoingTraceparent(call.trace),
+    };
+    if (call.trace.tracestate !== undefined) headers.tracestate = call.trace.tracestate;
     try {
       const response = await deps.dispatcher.request({
         origin,
         path: call.path,
         method: call.method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: call.accept,
-          'x-request-id': call.requestId,
-          'user-agent': deps.userAgent,
-        },
+        headers,
         signal: call.signal,
         headersTimeout: settings.timeoutMs,
         bodyTimeout: settings.streamIdleTimeoutMs,
       });
       permit.settle();
+      call.tally.status = response.statusCode;
       // The concurrency slot is held until the body is consumed: a stream holds an export slot.
       response.body.once('close', () => permit.release());
       if (response.statusCode === 429) {
@@ -115,12 +123,14 @@ export function createUpstreamClient(deps: {
     let result = await exchange(call, token);
     if (!('error' in result) && result.statusCode === 401) {
       // SailPoint no longer accepts the gateway's token: drop it, fetch a new one once, try once more.
+      countAttempt(call, 'credential_rejected');
       await result.body.dump();
       deps.tokens.invalidate(token);
       call.log.warn('upstream answered 401; refreshing the gateway credential once');
       token = await getToken();
       result = await exchange(call, token);
       if (!('error' in result) && result.statusCode === 401) {
+        countAttempt(call, 'credential_rejected');
         await result.body.dump();
         deps.tokens.invalidate(token);
         throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint rejected the gateway credential.'));
@@ -131,9 +141,9 @@ export function createUpstreamClient(deps: {
       'error' in result
         ? { kind: 'error', code: errorCode(result.error) }
         : { kind: 'response', status: result.statusCode, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
-    call.log.debug({ attempt: call.trace.attempts, outcome }, 'upstream attempt');
-    deps.metrics.upstreamAttempts.inc({ operation: call.operation, outcome: outcome.kind === 'response' ? String(outcome.status) : outcome.code });
+    call.log.debug({ attempt: call.tally.attempts, outcome }, 'upstream attempt');
     const decision = decide(outcome, call.repeatability);
+    countAttempt(call, attemptLabel(outcome, decision));
     if (decision.action === 'accept' && !('error' in result)) {
       return { statusCode: result.statusCode, headers: result.headers, body: result.body };
     }
@@ -141,6 +151,10 @@ export function createUpstreamClient(deps: {
     if (decision.action === 'fail') throw new AbortError(decision.error);
     if (decision.action === 'retry') throw new RetryableAttempt(decision.reason, decision.retryAfterMs, decision.giveUp);
     throw new AbortError(new GatewayError('ERR_INTERNAL', 'unreachable retry decision'));
+  }
+
+  function countAttempt(call: UpstreamCall, outcome: string): void {
+    deps.metrics.upstreamAttempts.inc({ operation: call.operation, outcome });
   }
 
   async function getToken(): Promise<string> {
@@ -156,7 +170,7 @@ export function createUpstreamClient(deps: {
       const startedAt = performance.now();
       let giveUpEarly = false;
       try {
-        return await pRetry(() => attempt(call), {
+        const reply = await pRetry(() => attempt(call), {
           retries: settings.retries,
           factor: 2,
           minTimeout: 100,
@@ -175,10 +189,29 @@ export function createUpstreamClient(deps: {
           },
           shouldRetry: ({ error }) => error instanceof RetryableAttempt && !giveUpEarly,
         });
+        deps.metrics.upstreamCalls.inc({ operation: call.operation, result: reply.statusCode < 300 ? 'success' : 'relayed' });
+        return reply;
       } catch (error) {
+        deps.metrics.upstreamCalls.inc({ operation: call.operation, result: callResult(error, call.signal) });
         if (error instanceof RetryableAttempt) throw error.giveUp;
         throw error;
       }
     },
   };
+}
+
+/** A bounded word for one attempt: success, relayed (a 400/403/404 passed on), a retry reason, or failed. */
+function attemptLabel(outcome: AttemptOutcome, decision: Decision): string {
+  if (decision.action === 'accept') return outcome.kind === 'response' && outcome.status < 300 ? 'success' : 'relayed';
+  if (decision.action === 'retry') return decision.reason;
+  return 'failed';
+}
+
+/** How a whole call that did not return ended: retries used up, refused before an attempt, or not worth retrying. */
+function callResult(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return 'caller_aborted';
+  if (error instanceof RetryableAttempt) return 'gave_up';
+  if (error instanceof GatewayError && error.code === 'ERR_RATE_LIMITED') return 'shed';
+  if (error instanceof GatewayError && error.code === 'ERR_UPSTREAM_CREDENTIAL') return 'no_credential';
+  return 'failed';
 }

@@ -18,6 +18,9 @@ export interface TokenStatus {
   ready: boolean;
   detail: string;
   fetches: number;
+  failures: number;
+  /** When the token in use was obtained (epoch ms); undefined while none is held. */
+  obtainedAtMs: number | undefined;
 }
 
 /** The gateway's own SailPoint credential, shared by every call. */
@@ -31,6 +34,7 @@ export interface TokenProvider {
 
 interface Held {
   value: string;
+  obtainedAtMs: number;
   /** Refresh in the background from here on. */
   refreshAtMs: number;
   /** Never send it after this: SailPoint would answer 401. */
@@ -49,6 +53,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   let failedAtMs = Number.NEGATIVE_INFINITY;
   let lastError: string | null = null;
   let fetches = 0;
+  let failures = 0;
   let refreshTimer: NodeJS.Timeout | undefined;
 
   const unavailable = () =>
@@ -84,6 +89,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       const lifetimeMs = expiresInS * 1000;
       held = {
         value: body.access_token,
+        obtainedAtMs: startedAtMs,
         refreshAtMs: startedAtMs + lifetimeMs * REFRESH_AT_FRACTION,
         unusableAtMs: startedAtMs + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs * 0.1),
       };
@@ -93,6 +99,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       return held.value;
     } catch (error) {
       failedAtMs = now();
+      failures += 1;
       lastError = error instanceof Error ? error.message : String(error);
       options.logger.warn({ err: lastError }, 'upstream credential fetch failed');
       // A token still usable keeps serving while the endpoint is down.
@@ -134,8 +141,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       if (held?.value === token) held = null;
     },
     status() {
-      if (held && now() < held.unusableAtMs) return { ready: true, detail: 'token held', fetches };
-      return { ready: false, detail: lastError ?? 'no token yet', fetches };
+      const counts = { fetches, failures };
+      if (held && now() < held.unusableAtMs) return { ready: true, detail: 'token held', ...counts, obtainedAtMs: held.obtainedAtMs };
+      return { ready: false, detail: lastError ?? 'no token yet', ...counts, obtainedAtMs: undefined };
     },
     close() {
       clearTimeout(refreshTimer);

@@ -13,9 +13,13 @@ export interface Download {
 }
 
 /** Downloads with node:http so that a cut connection is seen as exactly that. */
-export function download(url: string, authorization: string, options: { onResponse?: (res: IncomingMessage) => void } = {}): Promise<Download> {
+export function download(
+  url: string,
+  authorization: string,
+  options: { onResponse?: (res: IncomingMessage) => void; headers?: Record<string, string> } = {},
+): Promise<Download> {
   return new Promise((resolve, reject) => {
-    const req = get(url, { headers: { authorization, accept: 'application/json, text/plain, */*' } }, (res) => {
+    const req = get(url, { headers: { authorization, accept: 'application/json, text/plain, */*', ...options.headers } }, (res) => {
       options.onResponse?.(res);
       const hash = createHash('sha256');
       let bytes = 0;
@@ -35,5 +39,22 @@ export function download(url: string, authorization: string, options: { onRespon
       });
     });
     req.on('error', reject);
+  });
+}
+
+/** Starts a download and hangs up once more than `afterBytes` have arrived, like a caller closing the tab. */
+export function downloadThenLeave(url: string, authorization: string, afterBytes: number, headers: Record<string, string> = {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = get(url, { headers: { authorization, ...headers } }, (res) => {
+      let seen = 0;
+      res.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > afterBytes) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
   });
 }

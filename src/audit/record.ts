@@ -1,0 +1,81 @@
+// One audit record per egress decision: who asked to take what out of SailPoint, what the policy
+// said, and what actually left. Pure: built from what the request accumulated, written elsewhere.
+// The schema is documented in docs/AUDIT.md; change both together and bump AUDIT_SCHEMA.
+import type { ErrorCode } from '../errors.ts';
+import type { Egress, RequestContext } from '../http/context.ts';
+
+export const AUDIT_SCHEMA = 1;
+
+export type AuditOutcome = 'complete' | 'refused' | 'upstream_failed' | 'caller_aborted' | 'cut_by_drain' | 'failed';
+
+export interface AuditRecord {
+  kind: 'audit';
+  schema: typeof AUDIT_SCHEMA;
+  time: string;
+  requestId: string;
+  traceId: string;
+  subject: string | null;
+  operation: Egress['operation'];
+  target: Record<string, string>;
+  decision: 'allowed' | 'refused';
+  grant: string | null;
+  /** The error the gateway answered with, when it answered one of its own. */
+  error: { code: ErrorCode; message: string } | null;
+  status: number;
+  upstreamStatus: number | null;
+  attempts: number;
+  queueWaitMs: number;
+  bytes: number;
+  sha256: string | null;
+  idempotentReplay: boolean;
+  outcome: AuditOutcome;
+  durationMs: number;
+}
+
+/** What the HTTP layer knows once the exchange with the caller is over. */
+export interface ExchangeEnd {
+  status: number;
+  /** The caller received the whole answer. */
+  finished: boolean;
+  durationMs: number;
+  at: Date;
+}
+
+// Refusals are the gateway declining to go on; everything else that failed is the upstream's doing.
+const UPSTREAM_FAILURES = new Set<ErrorCode>(['ERR_UPSTREAM_FAILED', 'ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_CREDENTIAL']);
+
+export function auditOutcome(egress: Egress, answered: ErrorCode | undefined, finished: boolean): AuditOutcome {
+  if (egress.cut === 'drain') return 'cut_by_drain';
+  if (egress.cut !== undefined) return egress.cut;
+  if (answered !== undefined && UPSTREAM_FAILURES.has(answered)) return 'upstream_failed';
+  if (!finished) return 'caller_aborted';
+  if (answered === 'ERR_INTERNAL') return 'failed';
+  if (answered !== undefined) return 'refused';
+  return 'complete';
+}
+
+export function auditRecord(context: RequestContext, egress: Egress, end: ExchangeEnd): AuditRecord {
+  const answered = context.answeredError;
+  return {
+    kind: 'audit',
+    schema: AUDIT_SCHEMA,
+    time: end.at.toISOString(),
+    requestId: context.requestId,
+    traceId: context.trace.traceId,
+    subject: context.caller?.subject ?? null,
+    operation: egress.operation,
+    target: egress.target,
+    decision: context.grant === undefined ? 'refused' : 'allowed',
+    grant: context.grant ?? null,
+    error: answered === undefined ? null : { code: answered.code, message: answered.message },
+    status: end.status,
+    upstreamStatus: context.upstream.status ?? null,
+    attempts: context.upstream.attempts,
+    queueWaitMs: Math.round(context.upstream.queueWaitMs * 100) / 100,
+    bytes: context.bytes,
+    sha256: egress.digest?.finish() ?? null,
+    idempotentReplay: egress.replayed,
+    outcome: auditOutcome(egress, answered?.code, end.finished),
+    durationMs: Math.round(end.durationMs * 100) / 100,
+  };
+}

@@ -1,0 +1,38 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Response } from 'express';
+import { contextOf, type Egress } from '../http/context.ts';
+import type { Metrics } from '../metrics.ts';
+import { auditRecord } from './record.ts';
+import type { AuditSink } from './sink.ts';
+
+/** Marks a request as an egress decision; its audit record is written when the exchange ends. */
+export type AuditTrail = (res: Response, operation: Egress['operation']) => Egress;
+
+export function auditTrail(sink: AuditSink, metrics: Metrics): AuditTrail {
+  return (res, operation) => {
+    const startedAt = performance.now();
+    const context = contextOf(res);
+    const egress: Egress = { operation, target: {}, digest: undefined, cut: undefined, replayed: false };
+    context.egress = egress;
+    res.once('close', () => {
+      const record = auditRecord(context, egress, {
+        status: res.statusCode,
+        finished: res.writableFinished,
+        durationMs: performance.now() - startedAt,
+        at: new Date(),
+      });
+      sink.write(record);
+      metrics.auditRecords.inc({ outcome: record.outcome });
+    });
+    return egress;
+  };
+}
+
+/** SHA-256 of a stream's bytes as they pass; finish() gives the hex digest. */
+export function runningDigest(): { update(chunk: Buffer): void; finish(): string } {
+  const hash: Hash = createHash('sha256');
+  return {
+    update: (chunk) => void hash.update(chunk),
+    finish: () => hash.digest('hex'),
+  };
+}

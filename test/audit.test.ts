@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { parseConfig } from '../src/config.ts';
+import { createGateway } from '../src/gateway.ts';
+import { createLogger } from '../src/log.ts';
+import { download, downloadThenLeave } from './support/download.ts';
+import { CAMPAIGN, CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, targetEnv, type Harness } from './support/harness.ts';
+
+const MiB = 1024 * 1024;
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
+
+type Audit = Record<string, unknown> & { outcome: string; requestId: string };
+
+const auditsIn = (lines: Array<Record<string, unknown>>): Audit[] => lines.filter((l) => l.kind === 'audit') as Audit[];
+
+describe('audit trail on stdout (one record per egress decision)', () => {
+  let h: Harness;
+  let caller: string;
+  let callerToken: string;
+  const auditFor = (requestId: string) => auditsIn(h.logs()).filter((a) => a.requestId === requestId);
+  /** The single record of one request, once its exchange has ended. */
+  async function onlyAuditFor(requestId: string): Promise<Audit> {
+    await eventually(() => auditFor(requestId).length > 0, `the audit record of ${requestId}`);
+    const records = auditFor(requestId);
+    assert.equal(records.length, 1, 'exactly one record per request');
+    return records[0] as Audit;
+  }
+
+  before(async () => {
+    h = await startHarness({
+      tenant: {
+        sources: {
+          small: { kind: 'bulk', blocks: 4, contentLength: true },
+          big: { kind: 'bulk', blocks: 400, contentLength: false },
+        },
+      },
+    });
+    callerToken = await h.token({ sub: 'ana@example.com', roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' });
+    caller = `Bearer ${callerToken}`;
+  });
+  after(() => h.close());
+
+  it('When an export completes, then the record names who, what, the grant, and the SHA-256 and size of exactly the bytes sent', async () => {
+    const result = await download(`${h.url}${exportPath('small')}`, caller, { headers: { traceparent: TRACEPARENT, 'x-request-id': 'audit-export-1' } });
+    assert.equal(result.complete, true);
+    const record = await onlyAuditFor('audit-export-1');
+    assert.deepEqual(
+      { ...record, time: undefined, durationMs: undefined, queueWaitMs: undefined },
+      {
+        kind: 'audit',
+        schema: 1,
+        time: undefined,
+        requestId: 'audit-export-1',
+        traceId: TRACE_ID,
+        subject: 'ana@example.com',
+        operation: 'exportNonEmployeeRecords',
+        target: { sourceId: 'small' },
+        decision: 'allowed',
+        grant: 'idn:nesr:read',
+        error: null,
+        status: 200,
+        upstreamStatus: 200,
+        attempts: 1,
+        queueWaitMs: undefined,
+        bytes: result.bytes,
+        sha256: result.sha256,
+        idempotentReplay: false,
+        outcome: 'complete',
+        durationMs: undefined,
+      },
+    );
+    assert.equal(result.sha256, h.tenant.exports.sha256.at(-1), 'and it is what SailPoint sent');
+    assert.ok(typeof record.durationMs === 'number' && typeof record.queueWaitMs === 'number');
+    assert.ok(!Number.isNaN(Date.parse(String(record.time))));
+  });
+
+  it('When the caller lacks the grant, then the refusal is recorded with its reason and nothing left', async () => {
+    const token = await h.token({ sub: 'bob@example.com', roles: ['HELPDESK'] });
+    const response = await request(h.url).get(exportPath('small')).set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'audit-refused-1');
+    assert.equal(response.status, 403);
+    const record = await onlyAuditFor('audit-refused-1');
+    assert.equal(record.subject, 'bob@example.com');
+    assert.equal(record.decision, 'refused');
+    assert.equal(record.grant, null);
+    assert.equal(record.outcome, 'refused');
+    assert.deepEqual(record.error, { code: 'ERR_FORBIDDEN', message: 'The caller lacks a grant this operation requires (any of: idn:nesr:read).' });
+    assert.equal(record.attempts, 0);
+    assert.equal(record.upstreamStatus, null);
+    assert.equal(record.sha256, null);
+  });
+
+  it('When the token is bad, then the refusal is recorded without a subject; requests outside the two routes leave no record', async () => {
+    await request(h.url).post(runReportPath()).set('Authorization', 'Bearer not-a-jwt').set('X-Request-Id', 'audit-401');
+    const record = await onlyAuditFor('audit-401');
+    assert.equal(record.subject, null);
+    assert.equal(record.outcome, 'refused');
+    assert.equal((record.error as { code: string }).code, 'ERR_UNAUTHENTICATED');
+    assert.equal(record.operation, 'startCampaignReport');
+
+    await request(h.url).get('/healthz').set('X-Request-Id', 'audit-none-1');
+    await request(h.url).get('/v3/other').set('Authorization', caller).set('X-Request-Id', 'audit-none-2');
+    await request(h.url).post(runReportPath()).set('Authorization', caller).set('X-Request-Id', 'audit-last');
+    await onlyAuditFor('audit-last');
+    assert.equal(auditFor('audit-none-1').length + auditFor('audit-none-2').length, 0);
+  });
+
+  it('When a report starts, and is repeated with the same Idempotency-Key, then both are recorded and the repeat is marked a replay with no upstream attempt', async () => {
+    const first = await request(h.url).post(runReportPath()).set('Authorization', caller).set('Idempotency-Key', 'k-audit-1').set('X-Request-Id', 'audit-run-1');
+    const again = await request(h.url).post(runReportPath()).set('Authorization', caller).set('Idempotency-Key', 'k-audit-1').set('X-Request-Id', 'audit-run-2');
+    assert.equal(first.status, 202);
+    assert.equal(again.status, 202);
+    const one = await onlyAuditFor('audit-run-1');
+    const two = await onlyAuditFor('audit-run-2');
+    assert.deepEqual(one.target, { campaignId: CAMPAIGN, reportType: 'CAMPAIGN_STATUS_REPORT' });
+    assert.equal(one.grant, 'CERT_ADMIN');
+    assert.equal(one.outcome, 'complete');
+    assert.equal(one.upstreamStatus, 202);
+    assert.equal(one.attempts, 1);
+    assert.equal(one.bytes, 0, 'bytes counts only streamed CSV');
+    assert.equal(two.idempotentReplay, true);
+    assert.equal(two.attempts, 0);
+  });
+
+  it('When SailPoint fails after retries, then the outcome is upstream_failed with the attempts made', async () => {
+    h.tenant.addFault('runReport', { kind: 'status', status: 503 }, 3);
+    const response = await request(h.url).post(runReportPath()).set('Authorization', caller).set('X-Request-Id', 'audit-502');
+    assert.equal(response.status, 502);
+    const record = await onlyAuditFor('audit-502');
+    assert.equal(record.outcome, 'upstream_failed');
+    assert.equal(record.attempts, 3);
+    assert.equal(record.upstreamStatus, 503);
+    assert.equal((record.error as { code: string }).code, 'ERR_UPSTREAM_FAILED');
+  });
+
+  it('When the upstream fails mid-body, then the outcome is upstream_failed and the hash covers exactly the bytes the caller got', async () => {
+    h.tenant.addFault('export', { kind: 'reset-mid-body', afterBytes: 3 * MiB });
+    const result = await download(`${h.url}${exportPath('big')}`, caller, { headers: { 'x-request-id': 'audit-cut-upstream' } });
+    assert.equal(result.complete, false);
+    const record = await onlyAuditFor('audit-cut-upstream');
+    assert.equal(record.outcome, 'upstream_failed');
+    assert.equal(record.bytes, result.bytes);
+    assert.equal(record.sha256, result.sha256);
+  });
+
+  it('When the caller goes away mid-download, then the outcome is caller_aborted with the bytes forwarded so far', async () => {
+    await downloadThenLeave(`${h.url}${exportPath('big')}`, caller, 2 * MiB, { 'x-request-id': 'audit-cut-caller' });
+    const record = await onlyAuditFor('audit-cut-caller');
+    assert.equal(record.outcome, 'caller_aborted');
+    assert.ok(Number(record.bytes) > 2 * MiB);
+    assert.match(String(record.sha256), /^[0-9a-f]{64}$/);
+  });
+
+  it('never carries a token or a secret', () => {
+    const raw = auditsIn(h.logs()).map((a) => JSON.stringify(a)).join('\n');
+    assert.ok(raw.length > 0);
+    assert.equal(raw.includes(callerToken), false);
+    assert.equal(raw.includes(CLIENT_SECRET), false);
+    for (const token of h.tenant.issuedTokens) assert.equal(raw.includes(token), false);
+    assert.equal(raw.includes('not-a-jwt'), false, 'not even a malformed one');
+  });
+});
+
+describe('audit trail in its own file', () => {
+  let h: Harness;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-'));
+    // Logging silenced: the audit trail does not depend on the log level.
+    h = await startHarness({ env: { AUDIT_LOG: join(dir, 'audit.jsonl'), LOG_LEVEL: 'silent' }, tenant: { sources: { s: { kind: 'bulk', blocks: 8, contentLength: true } } } });
+  });
+  after(async () => {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('When AUDIT_LOG is a path, then records go there (not to stdout) and read back with the bytes sent', async () => {
+    const caller = `Bearer ${await h.token({ sub: 'eve@example.com', scope: 'idn:nesr:read' })}`;
+    const result = await download(`${h.url}${exportPath('s')}`, caller, { headers: { 'x-request-id': 'file-1' } });
+    assert.equal(result.complete, true);
+    const read = () =>
+      readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Audit);
+    await eventually(() => read().some((a) => a.requestId === 'file-1'), 'the record in the file');
+    const record = read().find((a) => a.requestId === 'file-1') as Audit;
+    assert.equal(record.kind, 'audit');
+    assert.equal(record.subject, 'eve@example.com');
+    assert.equal(record.sha256, result.sha256);
+    assert.equal(record.bytes, result.bytes);
+    assert.equal(record.outcome, 'complete');
+    assert.equal(auditsIn(h.logs()).length, 0, 'nothing on stdout');
+  });
+
+  it('When AUDIT_LOG cannot be written, then the gateway refuses to start with a line naming it', async () => {
+    const parsed = parseConfig({ ...targetEnv(h.tenant, h.issuer), AUDIT_LOG: '/proc/no-such-dir/audit.jsonl' });
+    assert.ok(parsed.ok && parsed.config.targets);
+    assert.throws(() => createGateway(parsed.config, parsed.config.targets!, createLogger('silent')), /^Error: AUDIT_LOG cannot be written: ENOENT/);
+  });
+});
