@@ -105,7 +105,13 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     { name: 'callerKeys', ...keys.status() },
     { name: 'upstreamCredential', ...tokens.status() },
     { name: 'upstreamBudget', ...window.status() },
-  ].map(({ name, ready, detail }) => ({ name, ready, detail }));
+  ].map(({ name, ready, detail, ...rest }) => ({
+    name,
+    ready,
+    state: !ready ? 'failing' : 'degraded' in rest && rest.degraded ? 'degraded' : 'ok',
+    detail,
+  }));
+  metrics.observeChecks(checks);
 
   // Only a gateway that is not warm fetches on a probe; each fetch is single-flight and throttled.
   const readiness = async (): Promise<Check[]> => {

@@ -102,6 +102,13 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.equal((record.error as { code: string }).code, 'ERR_UNAUTHENTICATED');
     assert.equal(record.operation, 'startCampaignReport');
 
+    await request(h.url).post(runReportPath(CAMPAIGN, 'NOT_A_TYPE')).set('Authorization', caller).set('X-Request-Id', 'audit-400');
+    const bad = await onlyAuditFor('audit-400');
+    assert.equal(bad.decision, 'allowed', 'the policy allowed it...');
+    assert.equal(bad.outcome, 'refused', '...but the ids were refused');
+    assert.equal((bad.error as { code: string }).code, 'ERR_BAD_REQUEST');
+    assert.deepEqual(bad.target, {}, 'an unchecked id is never recorded');
+
     await request(h.url).get('/healthz').set('X-Request-Id', 'audit-none-1');
     await request(h.url).get('/v3/other').set('Authorization', caller).set('X-Request-Id', 'audit-none-2');
     await request(h.url).post(runReportPath()).set('Authorization', caller).set('X-Request-Id', 'audit-last');

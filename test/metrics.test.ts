@@ -66,6 +66,8 @@ describe('/metrics', () => {
     assert.ok(tokenAge >= 0 && tokenAge < 600, `token age ${tokenAge}`);
     assert.equal(sample(text, 'gateway_jwks_refreshes_total', '{result="ok"}'), 1);
     assert.equal(sample(text, 'gateway_jwks_refreshes_total', '{result="failed"}'), 0);
+    assert.equal(sample(text, 'gateway_dependency_state', '{dependency="callerKeys",state="ok"}'), 1);
+    assert.equal(sample(text, 'gateway_dependency_state', '{dependency="upstreamCredential",state="failing"}'), 0);
     const keyAge = sample(text, 'gateway_caller_keys_age_seconds') ?? Number.NaN;
     assert.ok(keyAge >= 0 && keyAge < 600, `key age ${keyAge}`);
   });

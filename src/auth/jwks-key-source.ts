@@ -95,7 +95,7 @@ export function jwksKeySource(options: JwksOptions): KeySource {
     },
     status: (): KeySourceStatus =>
       keys !== null
-        ? { ready: true, detail: lastError ? `keys loaded; last refresh failed: ${lastError}` : 'keys loaded', refreshes: { ...refreshes }, loadedAtMs: fetchedAt }
-        : { ready: false, detail: lastError ?? 'keys not loaded yet', refreshes: { ...refreshes }, loadedAtMs: undefined },
+        ? { ready: true, degraded: lastError !== null, detail: lastError ? `keys loaded; last refresh failed: ${lastError}` : 'keys loaded', refreshes: { ...refreshes }, loadedAtMs: fetchedAt }
+        : { ready: false, degraded: false, detail: lastError ?? 'keys not loaded yet', refreshes: { ...refreshes }, loadedAtMs: undefined },
   };
 }

@@ -3,6 +3,8 @@ import type { JWTVerifyGetKey } from 'jose';
 
 export interface KeySourceStatus {
   ready: boolean;
+  /** Keys are loaded but the last refresh failed: tokens still verify with the keys held. */
+  degraded: boolean;
   detail: string;
   /** JWKS fetches since start, by result; a static key has none. */
   refreshes: { ok: number; failed: number };
@@ -41,6 +43,6 @@ export function staticKeySource(key: KeyObject): KeySource {
   return {
     getKey: () => key,
     warm: async () => {},
-    status: () => ({ ready: true, detail: `static ${key.asymmetricKeyType ?? 'unknown'} key`, refreshes: { ok: 0, failed: 0 }, loadedAtMs: loadedAtMs }),
+    status: () => ({ ready: true, degraded: false, detail: `static ${key.asymmetricKeyType ?? 'unknown'} key`, refreshes: { ok: 0, failed: 0 }, loadedAtMs: loadedAtMs }),
   };
 }

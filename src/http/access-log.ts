@@ -37,6 +37,7 @@ export function accessLog(logger: Logger, metrics: Metrics) {
           queueWaitMs: context.upstream.queueWaitMs,
           bytes: context.bytes,
           completed: res.writableFinished,
+          error: context.answeredError?.message,
         },
         'request completed',
       );

@@ -7,6 +7,8 @@ import { contextOf } from '../http/context.ts';
 export interface Check {
   name: string;
   ready: boolean;
+  /** ok; degraded (serving, but something behind it is failing: say so, don't leave rotation); or failing. */
+  state: 'ok' | 'degraded' | 'failing';
   detail: string;
 }
 

@@ -16,6 +16,8 @@ export interface TokenProviderOptions {
 
 export interface TokenStatus {
   ready: boolean;
+  /** A token is held but the last refresh failed. */
+  degraded: boolean;
   detail: string;
   fetches: number;
   failures: number;
@@ -142,8 +144,11 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     },
     status() {
       const counts = { fetches, failures };
-      if (held && now() < held.unusableAtMs) return { ready: true, detail: 'token held', ...counts, obtainedAtMs: held.obtainedAtMs };
-      return { ready: false, detail: lastError ?? 'no token yet', ...counts, obtainedAtMs: undefined };
+      if (held && now() < held.unusableAtMs) {
+        const detail = lastError ? `token held; last refresh failed: ${lastError}` : 'token held';
+        return { ready: true, degraded: lastError !== null, detail, ...counts, obtainedAtMs: held.obtainedAtMs };
+      }
+      return { ready: false, degraded: false, detail: lastError ?? 'no token yet', ...counts, obtainedAtMs: undefined };
     },
     close() {
       clearTimeout(refreshTimer);

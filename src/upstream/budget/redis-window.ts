@@ -192,8 +192,8 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
     },
     status(): WindowStatus {
       return mode === 'shared'
-        ? { mode, ready: true, detail: `shared through Redis: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }
-        : { mode: 'fallback', ready: true, detail: `Redis unreachable (${lastError}): local share of ${fallbackLimit} per ${options.windowMs} ms` };
+        ? { mode, ready: true, degraded: false, detail: `shared through Redis: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }
+        : { mode: 'fallback', ready: true, degraded: true, detail: `Redis unreachable (${lastError}): local share of ${fallbackLimit} per ${options.windowMs} ms` };
     },
     async close() {
       redis.removeAllListeners('end');

@@ -22,6 +22,8 @@ export type Take = { granted: true; unit: Unit } | { granted: false; retryInMs: 
 export interface WindowStatus {
   mode: 'local' | 'shared' | 'fallback';
   ready: boolean;
+  /** Serving, but not as configured (Redis unreachable: a local share of the budget). */
+  degraded: boolean;
   detail: string;
 }
 
@@ -156,7 +158,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     onChange(listener) {
       listeners.push(listener);
     },
-    status: () => ({ mode: 'local', ready: true, detail: `in-process window: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }),
+    status: () => ({ mode: 'local', ready: true, degraded: false, detail: `in-process window: ${options.limit} per ${options.windowMs} ms, bursts of ${options.burst}` }),
     async close() {},
     seed(busyForMs) {
       const t = now();
