@@ -162,6 +162,27 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.match(String(record.sha256), /^[0-9a-f]{64}$/);
   });
 
+  it('When a drain runs out of time during a download, then the stream is cut visibly, recorded as cut_by_drain and counted', async () => {
+    let reader: import('node:http').IncomingMessage | undefined;
+    const cut = new Promise<boolean>((resolve) => {
+      void download(`${h.url}${exportPath('big')}`, caller, {
+        headers: { 'x-request-id': 'audit-drain' },
+        onResponse: (res) => {
+          reader = res;
+          res.once('data', () => res.pause());
+        },
+      }).then((result) => resolve(result.complete));
+    });
+    await eventually(() => reader !== undefined, 'the download started');
+    assert.equal(h.gateway.cutStreams(), 1);
+    reader?.resume();
+    assert.equal(await cut, false, 'the caller sees an incomplete download');
+    const record = await onlyAuditFor('audit-drain');
+    assert.equal(record.outcome, 'cut_by_drain');
+    const metrics = (await request(h.url).get('/metrics')).text;
+    assert.match(metrics, /^gateway_csv_streams_cut_total\{cause="drain"\} 1$/m);
+  });
+
   it('never carries a token or a secret', () => {
     const raw = auditsIn(h.logs()).map((a) => JSON.stringify(a)).join('\n');
     assert.ok(raw.length > 0);

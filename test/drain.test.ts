@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import type { Tenant } from '../src/sandbox/tenant.ts';
@@ -46,6 +47,16 @@ describe('graceful drain on SIGTERM (real process, real signal)', () => {
     await eventually(() => tenant.requests.some((r) => r.operation === 'runReport'), 'the report call reached the tenant');
 
     gateway.child.kill('SIGTERM');
+    await eventually(() => gateway.stdout().includes('"msg":"draining"'), 'the drain began');
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    assert.equal(refused, 'ECONNREFUSED', 'no new connection is taken while draining');
     assert.equal((await report).status, 202, 'the in-flight JSON call finished');
     assert.equal(await gateway.exited, 0);
     // The slow reader now reads what reached it, and then finds the download cut short.
