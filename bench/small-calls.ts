@@ -33,12 +33,20 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   // The budget set out of the way: this scenario measures the cost of the path, not the limit.
   const upstream = await upstreamFor(tenant, issuer, {
     UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_RATE_BURST: '100000',
-    UPSTREAM_MAX_CONCURRENCY: '1000', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
+    // 128 calls in flight: the size of @fastify/reply-from's upstream pool.
+    UPSTREAM_MAX_CONCURRENCY: '128', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
   });
   const upstreamToken = upstream.token;
 
-  // Half saturation is half the gateway's own maximum, offered identically to every target.
+  // Half saturation is half the gateway's own maximum, offered identically to every target: a 2 s
+  // warm-up at that rate (it opens the 256 connections), then the median of the rounds.
   let halfRate = 0;
+  const halfSaturation = async (url: string, authorization: string): Promise<OpenLoopResult[]> => {
+    await openLoop(url, { ratePerS: halfRate, seconds: 2, method: 'POST', authorization });
+    const results: OpenLoopResult[] = [];
+    for (let round = 0; round < rounds; round += 1) results.push(await openLoop(url, { ratePerS: halfRate, seconds, method: 'POST', authorization }));
+    return results;
+  };
   const measure = async (url: string, authorization: string, pid?: number) => {
     const latency: WrkResult[] = [];
     const saturated: WrkResult[] = [];
@@ -52,8 +60,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       saturated.push(result);
     }
     const rps = median(saturated.map((r) => r.requestsPerS));
-    const half: OpenLoopResult[] | undefined = halfRate > 0 ? [] : undefined;
-    if (half) for (let round = 0; round < rounds; round += 1) half.push(await openLoop(url, { ratePerS: halfRate, seconds, method: 'POST', authorization }));
+    const half = halfRate > 0 ? await halfSaturation(url, authorization) : undefined;
     return {
       rps,
       halfP50Ms: half ? median(half.map((r) => r.p50Ms)) : NaN,
@@ -81,8 +88,8 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         if (name === 'gateway') {
           const first = await measure(`${proxy.url}${PATH}`, authorization, proxy.pid);
           halfRate = Math.round(first.rps / 2);
-          const half = await openLoop(`${proxy.url}${PATH}`, { ratePerS: halfRate, seconds, method: 'POST', authorization });
-          measured.set(name, { name: proxy.name, ...first, halfP50Ms: half.p50Ms, halfP99Ms: half.p99Ms });
+          const half = await halfSaturation(`${proxy.url}${PATH}`, authorization);
+          measured.set(name, { name: proxy.name, ...first, halfP50Ms: median(half.map((r) => r.p50Ms)), halfP99Ms: median(half.map((r) => r.p99Ms)) });
         } else {
           measured.set(name, { name: proxy.name, ...(await measure(`${proxy.url}${PATH}`, authorization, proxy.pid)) });
         }
