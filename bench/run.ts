@@ -75,14 +75,35 @@ const HISTORY = `
 | small upstream answers read with \`data\` events instead of an async iterator; log writes buffered (4 KiB, flushed every second) | 326 |
 | helmet's headers worked out once at start and set in one call; admission fast path when nothing waits | 285 |
 | tried: not counting CSV bytes with a \`data\` listener | no measurable change (2.49 → 2.76 CPU s/GiB, within run-to-run noise); kept |
+| operability added to every call: W3C trace context (ids, \`traceparent\` upstream), an audit record per egress request (a second JSON line), the trace id in every log line | 237 → 255 (two runs; part of it is run-to-run noise) |
+| within that: trace ids from a pooled 4 KiB random buffer instead of \`randomBytes()\` per id (3 % of CPU in a profile); the request log as one object with prototype methods instead of four closures per request | included in 255 |
+| CSV: SHA-256 of every export, as streamed, for the audit trail | 2.5 → 2.86 CPU s/GiB; SHA-256 alone costs 0.68 s/GiB on this CPU (SHA-NI) |
 
-Still open: tail latency. At one connection the p99 is about 13–18 ms, against 2–3 ms for the
-Node peers. With \`--max-semi-space-size=32\` one run measured 9.8 ms instead of 15.5 ms, with p50
-unchanged at 0.44 ms. Under open-loop load (1000–2000 req/s, 256 connections) the p99 was 40–80 ms
-at 1000 req/s and about 350 ms at 2000 req/s. \`--trace-gc\` shows a young-generation scavenge of
-14–28 ms about once a second at 1000 req/s, which explains part of it. These did not change it:
-logging off (\`LOG_LEVEL=silent\`), no periodic log flush, a tiny budget window (10 ms), and a
-larger young generation (64 MiB). The next step is a heap profile under that load.
+Still open: tail latency.
+
+- Method: half saturation now gets a 2 s warm-up at the offered rate (which opens the 256
+  connections) and the median of the rounds, for every target. Before, the gateway got a single
+  cold run. With this, the gateway's added p99 at half saturation went from 352 ms to 83 ms.
+  reply-from measured 4.0 ms.
+- GC is the cause that could be measured. With \`--trace-gc-nvp\` at 2000 req/s, the gateway
+  allocates about 49 MB between scavenges and promotes about 4 MB per scavenge (about 5 KB per
+  request; 76–87 % of what survives). Each scavenge pauses 17–28 ms, and V8's helper threads,
+  pinned to the same core, spend another 34–54 ms. reply-from allocates 6.7 MB between scavenges,
+  promotes 51 KB and pauses 5.6 ms.
+- A heap snapshot under load shows no per-request objects retained beyond the requests in
+  flight. A sampling heap profile of what survives minor GCs points at the access-log and audit
+  lines, undici's parsing of response headers, and the buffered upstream answer. Why about 5 KB
+  per request outlives a scavenge is not yet explained. A few requests in flight at the moment of
+  a scavenge would account for a few hundred KB, not 4 MB.
+- These did not change it measurably: \`--single-threaded-gc\`,
+  \`--no-allocation-site-pretenuring\`, logging off, a 10 ms budget window, and 16 instead of 256
+  client connections.
+- The first open-loop run after connections open often melts down (p50 of 400–1200 ms). Longer
+  pauses leave more requests in flight, so more survives the next scavenge, which pauses longer
+  still.
+- At one connection, wrk reports a p99 of about 11 ms for the gateway against 2.9 ms for
+  reply-from. A sequential undici client on the same core measured 2.5–3.8 ms against 2.1 ms
+  (p99.9 13–15 ms against 6.3 ms). The two clients disagree, and the report keeps wrk's figure.
 `;
 
 main().catch((error: unknown) => {
