@@ -8,6 +8,7 @@ import { parseConfig } from '../src/config.ts';
 import { createGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/log.ts';
 import { download, downloadThenLeave } from './support/download.ts';
+import { startProcessSetup } from './support/gateway-process.ts';
 import { CAMPAIGN, CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, targetEnv, type Harness } from './support/harness.ts';
 
 const MiB = 1024 * 1024;
@@ -225,9 +226,41 @@ describe('audit trail in its own file', () => {
     assert.equal(auditsIn(h.logs()).length, 0, 'nothing on stdout');
   });
 
+  it('When audit writes start failing (a full disk), then the gateway logs it at error level, keeps serving and still exits 0', async () => {
+    // A process of its own: the failed file must not hold up the exit that a drain ends with.
+    const setup = await startProcessSetup({ campaigns: [CAMPAIGN] }, { AUDIT_LOG: '/dev/full' });
+    try {
+      const caller = `Bearer ${await setup.issuer.mint({ roles: ['CERT_ADMIN'] })}`;
+      const call = () => fetch(`${setup.gateway.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller } }).then((r) => r.status);
+      assert.equal(await call(), 202);
+      await eventually(() => /"level":"error".*"msg":"audit record could not be written"/.test(setup.gateway.stdout()), 'the write failure logged');
+      assert.equal(await call(), 202, 'still serving');
+      assert.equal(await setup.gateway.stop(), 0);
+    } finally {
+      await setup.close();
+    }
+  });
+
   it('When AUDIT_LOG cannot be written, then the gateway refuses to start with a line naming it', async () => {
     const parsed = parseConfig({ ...targetEnv(h.tenant, h.issuer), AUDIT_LOG: '/proc/no-such-dir/audit.jsonl' });
     assert.ok(parsed.ok && parsed.config.targets);
     assert.throws(() => createGateway(parsed.config, parsed.config.targets!, createLogger('silent')), /^Error: AUDIT_LOG cannot be written: ENOENT/);
+  });
+});
+
+describe('audit trail on stdout with logging silenced', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ env: { LOG_LEVEL: 'silent' } });
+  });
+  after(() => h.close());
+
+  it('When LOG_LEVEL=silent, then no log line is written but every audit record still is', async () => {
+    const caller = `Bearer ${await h.token({ sub: 'quiet@example.com', roles: ['CERT_ADMIN'] })}`;
+    const response = await request(h.url).post(runReportPath()).set('Authorization', caller).set('X-Request-Id', 'silent-1');
+    assert.equal(response.status, 202);
+    await eventually(() => auditsIn(h.logs()).some((a) => a.requestId === 'silent-1'), 'the audit record');
+    assert.deepEqual(h.logs().filter((l) => l.kind !== 'audit'), [], 'no log lines');
+    assert.equal(auditsIn(h.logs()).find((a) => a.requestId === 'silent-1')?.subject, 'quiet@example.com');
   });
 });

@@ -16,25 +16,45 @@ export interface AuditSink {
  * leading "kind":"audit" is the marker to route them by. A file gets every record as soon as it
  * is written, not batched: an audit trail must not lose its last seconds in a crash.
  */
+type FileStream = ReturnType<typeof pino.destination>;
+
 export function createAuditSink(destination: AuditDestination, logger: Logger): AuditSink {
-  let stream: DestinationStream & { flushSync?: () => void };
   if (destination.kind === 'stdout') {
-    stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
-  } else {
-    // Fail at start, in the operator's words, rather than at the first record.
-    try {
-      closeSync(openSync(destination.path, 'a', 0o640));
-    } catch (error) {
-      throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
-    }
-    stream = pino.destination({ dest: destination.path, append: true, sync: false, minLength: 0 });
+    const stdout = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
+    return { write: (record) => void stdout.write(`${JSON.stringify(record)}\n`), flush: () => {} };
   }
+  // Fail at start, in the operator's words, rather than at the first record.
+  try {
+    closeSync(openSync(destination.path, 'a', 0o640));
+  } catch (error) {
+    throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
+  }
+  const open = (): FileStream => {
+    const file = pino.destination({ dest: destination.path, append: true, sync: false, minLength: 0 });
+    // An unhandled 'error' would end the process; a full disk is an operator's alarm, not a crash.
+    // The failed stream is dropped (its buffered records are lost, and say so) and the next record
+    // opens the file again, so the trail resumes once there is room.
+    file.on('error', () => {}); // a failed stream can report its failure more than once
+    file.once('error', (error: Error) => {
+      logger.error({ err: error.message, path: destination.path }, 'audit record could not be written');
+      if (current === file) current = undefined;
+      // Destroyed, it is skipped by the flush-on-exit that would otherwise retry it forever.
+      file.destroy();
+    });
+    return file;
+  };
+  let current: FileStream | undefined = open();
   return {
     write(record) {
-      stream.write(`${JSON.stringify(record)}\n`);
+      current ??= open();
+      current.write(`${JSON.stringify(record)}\n`);
     },
     flush() {
-      if (destination.kind === 'file') stream.flushSync?.();
+      try {
+        current?.flushSync();
+      } catch (error) {
+        logger.error({ err: (error as Error).message, path: destination.path }, 'audit records could not be flushed');
+      }
     },
   };
 }
