@@ -140,6 +140,12 @@ describe('caller keys over time', () => {
       assert.ok(Number(unknown.headers['retry-after']) >= 1);
       assert.equal(unknown.body.trackingId, unknown.headers['x-request-id']);
       assert.equal(h.tenant.requests.length, 1);
+      // Still ready (the held keys verify known tokens), but saying that the IdP is failing.
+      const ready = await request(h.url).get('/readyz');
+      assert.equal(ready.status, 200);
+      const keys = ready.body.checks.find((c: { name: string }) => c.name === 'callerKeys');
+      assert.equal(keys.state, 'degraded');
+      assert.match(keys.detail, /last refresh failed/);
     } finally {
       await h.close();
     }

@@ -19,4 +19,22 @@ describe('the gateway credential over time', () => {
       await h.close();
     }
   });
+
+  it('When a background refresh fails while the token is still usable, then calls go on and readiness says degraded', async () => {
+    const h = await startHarness({ tenant: { tokenLifetimeS: 10 } });
+    try {
+      h.tenant.addFault('token', { kind: 'status', status: 503 }, 100);
+      // Refresh is due at 8 s and fails; the held token stays usable until 9 s.
+      await eventually(() => h.tenant.tokenRequests >= 2, 'the failed background refresh', 12_000);
+      const ready = await request(h.url).get('/readyz');
+      assert.equal(ready.status, 200);
+      const credential = ready.body.checks.find((c: { name: string }) => c.name === 'upstreamCredential');
+      assert.equal(credential.state, 'degraded');
+      assert.match(credential.detail, /last refresh failed/);
+      const metrics = (await request(h.url).get('/metrics')).text;
+      assert.match(metrics, /^gateway_token_fetches_total\{result="failed"\} [1-9]/m);
+    } finally {
+      await h.close();
+    }
+  });
 });
