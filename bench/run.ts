@@ -78,6 +78,7 @@ const HISTORY = `
 | operability added to every call: W3C trace context (ids, \`traceparent\` upstream), an audit record per egress request (a second JSON line), the trace id in every log line | 237 → 255 (two runs; part of it is run-to-run noise) |
 | within that: trace ids from a pooled 4 KiB random buffer instead of \`randomBytes()\` per id (3 % of CPU in a profile); the request log as one object with prototype methods instead of four closures per request | included in 255 |
 | CSV: SHA-256 of every export, as streamed, for the audit trail | 2.5 → 2.86 CPU s/GiB; SHA-256 alone costs 0.68 s/GiB on this CPU (SHA-NI) |
+| tried: \`undici.stream()\` writing into the response instead of \`request()\` + \`pipeline\`, in a minimal node:http proxy on core 1, 512 MiB, two runs each | no gain: 2.04–2.08 against 1.96–2.02 CPU s/GiB without hashing, 2.64–2.68 against 2.50–2.76 with SHA-256. So about 2 s/GiB is the floor for a Node proxy on this machine (nginx: 1.35), and the 1 s/GiB goal is below it; not adopted |
 
 Still open: tail latency.
 
