@@ -97,21 +97,15 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     userAgent: USER_AGENT,
     metrics,
   });
-  metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status() });
 
   let draining = false;
   const checks = (): Check[] => [
-    ...(draining ? [{ name: 'draining', ready: false, detail: 'shutting down: finishing in-flight requests' }] : []),
+    ...(draining ? [{ name: 'draining', ready: false, degraded: false, detail: 'shutting down: finishing in-flight requests' }] : []),
     { name: 'callerKeys', ...keys.status() },
     { name: 'upstreamCredential', ...tokens.status() },
     { name: 'upstreamBudget', ...window.status() },
-  ].map(({ name, ready, detail, ...rest }) => ({
-    name,
-    ready,
-    state: !ready ? 'failing' : 'degraded' in rest && rest.degraded ? 'degraded' : 'ok',
-    detail,
-  }));
-  metrics.observeChecks(checks);
+  ].map(({ name, ready, degraded, detail }) => ({ name, ready, state: !ready ? 'failing' : degraded ? 'degraded' : 'ok', detail }));
+  metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status(), checks });
 
   // Only a gateway that is not warm fetches on a probe; each fetch is single-flight and throttled.
   const readiness = async (): Promise<Check[]> => {

@@ -22,14 +22,14 @@ export interface Metrics {
   auditRecords: Counter<'outcome'>;
   /** Numbers owned by other parts, read at scrape time. */
   observe(sources: MetricSources): void;
-  /** The readiness checks, as one gauge per dependency and state. */
-  observeChecks(read: () => Array<{ name: string; state: string }>): void;
 }
 
 export interface MetricSources {
   admission(): AdmissionStats;
   credential(): TokenStatus;
   callerKeys(): KeySourceStatus;
+  /** The readiness checks, as one gauge per dependency and state. */
+  checks(): Array<{ name: string; state: string }>;
 }
 
 const CUT_CAUSES: StreamCut[] = ['caller_aborted', 'upstream_failed', 'drain'];
@@ -110,8 +110,6 @@ export function createMetrics(): Metrics {
         return [[{ result: 'ok' }, refreshes.ok], [{ result: 'failed' }, refreshes.failed]];
       });
       gauge('gateway_caller_keys_age_seconds', 'Age of the caller-token keys in use; NaN while none are loaded.', () => ageSeconds(sources.callerKeys().loadedAtMs));
-    },
-    observeChecks(read) {
       new Gauge({
         name: 'gateway_dependency_state',
         help: 'Readiness of each dependency: 1 for its current state (ok, degraded or failing), 0 for the others.',
@@ -119,7 +117,7 @@ export function createMetrics(): Metrics {
         registers: [registry],
         collect() {
           this.reset();
-          for (const check of read()) {
+          for (const check of sources.checks()) {
             for (const state of ['ok', 'degraded', 'failing']) this.set({ dependency: check.name, state }, check.state === state ? 1 : 0);
           }
         },

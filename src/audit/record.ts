@@ -73,7 +73,7 @@ export function auditRecord(context: RequestContext, egress: Egress, end: Exchan
     attempts: context.upstream.attempts,
     queueWaitMs: Math.round(context.upstream.queueWaitMs * 100) / 100,
     bytes: context.bytes,
-    sha256: egress.digest?.finish() ?? null,
+    sha256: egress.digest?.digest('hex') ?? null,
     idempotentReplay: egress.replayed,
     outcome: auditOutcome(egress, answered?.code, end.finished),
     durationMs: Math.round(end.durationMs * 100) / 100,

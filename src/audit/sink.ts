@@ -11,13 +11,13 @@ export interface AuditSink {
   flush(): void;
 }
 
+type FileStream = ReturnType<typeof pino.destination>;
+
 /**
  * On stdout the records share the log stream, so a line is never split by another writer; the
  * leading "kind":"audit" is the marker to route them by. A file gets every record as soon as it
  * is written, not batched: an audit trail must not lose its last seconds in a crash.
  */
-type FileStream = ReturnType<typeof pino.destination>;
-
 export function createAuditSink(destination: AuditDestination, logger: Logger): AuditSink {
   if (destination.kind === 'stdout') {
     const stdout = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;

@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Response } from 'express';
 import { contextOf, type Egress } from '../http/context.ts';
 import type { Metrics } from '../metrics.ts';
@@ -25,14 +24,5 @@ export function auditTrail(sink: AuditSink, metrics: Metrics): AuditTrail {
       metrics.auditRecords.inc({ outcome: record.outcome });
     });
     return egress;
-  };
-}
-
-/** SHA-256 of a stream's bytes as they pass; finish() gives the hex digest. */
-export function runningDigest(): { update(chunk: Buffer): void; finish(): string } {
-  const hash: Hash = createHash('sha256');
-  return {
-    update: (chunk) => void hash.update(chunk),
-    finish: () => hash.digest('hex'),
   };
 }

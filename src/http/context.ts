@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import type { Caller } from '../auth/verify-caller.ts';
@@ -48,7 +48,7 @@ export interface Egress {
   /** The ids named in the path, as received (already checked to be sane before they are kept). */
   target: Record<string, string>;
   /** SHA-256 of the bytes forwarded to the caller, for a streamed export. */
-  digest: { finish(): string } | undefined;
+  digest: Hash | undefined;
   /** Why a stream ended before its last byte, when it did. */
   cut: StreamCut | undefined;
   /** The answer was replayed from an earlier call with the same Idempotency-Key. */
@@ -61,10 +61,15 @@ type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
 // A caller's id is echoed and logged, so only short, plain values are trusted.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
+/** A fresh request id: 32 hex characters. */
+export function newRequestId(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
 function requestIdFor(req: IncomingMessage): string {
   const offered = req.headers['x-request-id'];
   if (typeof offered === 'string' && SANE_REQUEST_ID.test(offered)) return offered;
-  return randomUUID().replaceAll('-', '');
+  return newRequestId();
 }
 
 // Not a pino child per request: building one costs more than most requests ever log. One small

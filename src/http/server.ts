@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerSettings } from '../config.ts';
 import { errorReply, GatewayError, type ErrorCode } from '../errors.ts';
+import { newRequestId } from './context.ts';
 
 // Node checks header and request deadlines on a timer of this period, so a deadline is enforced
 // within one period after it passes (Node's own default period is 30 s).
@@ -28,7 +28,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const code = clientErrorCode(error);
-  const reply = errorReply(new GatewayError(code, CLIENT_ERROR_TEXT[code] ?? 'Bad request.'), randomUUID().replaceAll('-', ''));
+  const reply = errorReply(new GatewayError(code, CLIENT_ERROR_TEXT[code] ?? 'Bad request.'), newRequestId());
   const body = JSON.stringify(reply.body);
   socket.end(
     `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n` +

@@ -7,7 +7,7 @@ import { requireGrant } from '../auth/require-grant.ts';
 import type { AuditTrail } from '../audit/trail.ts';
 import { contextOf, type Egress } from '../http/context.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
-import { callerSignal } from './caller-signal.ts';
+import { onBehalfOf } from './on-behalf-of.ts';
 import { validId, validReportType } from './params.ts';
 import { readBuffered, sendBuffered } from './relay.ts';
 
@@ -42,7 +42,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
       const context = contextOf(res);
       const egress = context.egress as Egress;
       egress.target = { campaignId: id, reportType: type };
-      const signal = callerSignal(res);
+      const requester = onBehalfOf(res);
       const start = async () =>
         readBuffered(
           await deps.upstream.send({
@@ -52,12 +52,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
             accept: 'application/json',
             repeatability: 'once',
             callClass: 'interactive',
-            caller: context.caller?.subject ?? 'anonymous',
-            requestId: context.requestId,
-            signal,
-            log: context.log,
-            tally: context.upstream,
-            trace: context.trace,
+            ...requester,
           }),
         );
       if (key === undefined) {
@@ -68,7 +63,7 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
       const scopedKey = createHash('sha256').update(`${context.caller?.subject}\0${key}`).digest('hex');
       const { result, replayed } = await runOnce(
         deps.idempotency,
-        { key: scopedKey, fingerprint: `${id}/${type}`, waitMs: deps.idempotencyWaitMs, signal },
+        { key: scopedKey, fingerprint: `${id}/${type}`, waitMs: deps.idempotencyWaitMs, signal: requester.signal },
         start,
       );
       if (replayed) {

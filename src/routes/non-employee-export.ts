@@ -2,12 +2,13 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
-import { runningDigest, type AuditTrail } from '../audit/trail.ts';
+import { createHash } from 'node:crypto';
+import type { AuditTrail } from '../audit/trail.ts';
 import { contextOf, type Egress } from '../http/context.ts';
 import type { LiveStreams } from '../http/live-streams.ts';
 import type { Metrics } from '../metrics.ts';
 import type { UpstreamClient, UpstreamReply } from '../upstream/client.ts';
-import { callerSignal } from './caller-signal.ts';
+import { onBehalfOf } from './on-behalf-of.ts';
 import { validId } from './params.ts';
 import { relayBuffered } from './relay.ts';
 
@@ -37,7 +38,7 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
   if (typeof contentLength === 'string') res.setHeader('content-length', contentLength);
   res.setHeader('content-disposition', `attachment; filename="non-employees-${sourceId}.csv"`);
   res.setHeader('cache-control', 'no-store');
-  const digest = runningDigest();
+  const digest = createHash('sha256');
   egress.digest = digest;
   reply.body.on('data', (chunk: Buffer) => {
     context.bytes += chunk.length;
@@ -85,7 +86,7 @@ export function nonEmployeeExportRoutes(deps: ExportDeps): Router {
       const context = contextOf(res);
       const egress = context.egress as Egress;
       egress.target = { sourceId: id };
-      const signal = callerSignal(res);
+      const requester = onBehalfOf(res);
       const reply = await deps.upstream.send({
         operation: 'exportNonEmployeeRecords',
         method: 'GET',
@@ -93,12 +94,7 @@ export function nonEmployeeExportRoutes(deps: ExportDeps): Router {
         accept: 'text/csv, application/json;q=0.5',
         repeatability: 'repeatable',
         callClass: 'export',
-        caller: context.caller?.subject ?? 'anonymous',
-        requestId: context.requestId,
-        signal,
-        log: context.log,
-        tally: context.upstream,
-            trace: context.trace,
+        ...requester,
       });
       if (reply.statusCode === 200) await streamCsv(reply, res, id, egress, deps);
       else await relayBuffered(reply, res);
