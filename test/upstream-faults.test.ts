@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import request from 'supertest';
@@ -113,6 +114,24 @@ describe('upstream answers and faults', () => {
     h.tenant.addFault('runReport', { kind: 'reset-before-headers' });
     assert.equal((await runReport()).status, 502);
     assert.equal(h.tenant.requests.length, 1);
+  });
+
+  it('When the report answer is cut mid-body, then 502 and the POST is not repeated (it reached SailPoint)', async () => {
+    h.tenant.addFault('runReport', { kind: 'reset-mid-body', afterBytes: 100 });
+    const response = await runReport();
+    assert.equal(response.status, 502);
+    assert.equal(response.body.detailCode, '502 Bad Gateway');
+    assert.equal(h.tenant.requests.length, 1);
+  });
+
+  it('When the report answer is larger than 1 MiB, then 502 naming it, and the POST is not repeated', async () => {
+    h.tenant.addFault('runReport', { kind: 'status', status: 202, body: { padding: 'x'.repeat(1024 * 1024) } });
+    const response = await runReport();
+    assert.equal(response.status, 502);
+    assert.match(response.body.messages[0].text, /oversized body/);
+    assert.equal(h.tenant.requests.length, 1);
+    // The connection it arrived on was dropped, not left half-read: the next call goes through.
+    assert.equal((await runReport()).status, 202);
   });
 
   it('When the upstream stalls before its headers, then the GET is retried and gives 504; the POST gives 504 at once', async () => {
@@ -248,6 +267,32 @@ describe('the gateway credential', () => {
       assert.equal(access?.upstreamAttempts, 2);
     } finally {
       await other.close();
+      await h.close();
+    }
+  });
+});
+
+describe('a caller that leaves', () => {
+  it('When the caller goes away while its report call is in flight, then the upstream exchange is cut at once and its slot freed', async () => {
+    // A headers timeout far beyond the wait below: only cutting the exchange can end it in time.
+    const h = await startHarness({ env: { UPSTREAM_TIMEOUT_MS: '20000' } });
+    try {
+      const metric = (text: string, name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ').at(-1) ?? 0);
+      const aborted = 'gateway_upstream_calls_total{operation="startCampaignReport",result="caller_aborted"}';
+      h.tenant.addFault('runReport', { kind: 'delay-headers', ms: 10_000 });
+      const leaving = http.request(`${h.url}${runReportPath()}`, { method: 'POST', headers: { authorization: `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}` } });
+      leaving.on('error', () => {});
+      leaving.end();
+      await eventually(() => h.tenant.requests.length === 1, 'the call reached the tenant');
+      leaving.destroy();
+      let text = '';
+      for (let i = 0; i < 100 && metric(text, aborted) === 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        text = (await request(h.url).get('/metrics')).text;
+      }
+      assert.equal(metric(text, aborted), 1, 'the call ended as caller_aborted before the tenant answered');
+      assert.equal(metric(text, 'gateway_upstream_in_flight'), 0);
+    } finally {
       await h.close();
     }
   });

@@ -9,7 +9,7 @@ import { contextOf, type Egress } from '../http/context.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import { onBehalfOf } from './on-behalf-of.ts';
 import { validId, validReportType } from './params.ts';
-import { readBuffered, sendBuffered } from './relay.ts';
+import { sendBuffered, storedResult } from './relay.ts';
 
 // A RegExp, not "/:id", so that an empty id reaches validation and gets its 400.
 const ROUTE = /^\/v3\/campaigns\/([^/]*)\/run-report\/([^/]*)$/;
@@ -44,8 +44,8 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
       egress.target = { campaignId: id, reportType: type };
       const requester = onBehalfOf(res);
       const start = async () =>
-        readBuffered(
-          await deps.upstream.send({
+        storedResult(
+          await deps.upstream.sendBuffered({
             operation: 'startCampaignReport',
             method: 'POST',
             path: `/v3/campaigns/${id}/run-report/${type}`,

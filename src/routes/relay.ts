@@ -1,21 +1,27 @@
 import type { Response } from 'express';
 import { GatewayError } from '../errors.ts';
 import type { StoredResult } from '../idempotency/store.ts';
-import type { UpstreamReply } from '../upstream/client.ts';
+import { MAX_BUFFERED_BYTES, type BufferedReply, type UpstreamReply } from '../upstream/client.ts';
 
-// JSON answers from SailPoint are small; a hostile or broken upstream must not make us buffer more.
-const MAX_JSON_BYTES = 1024 * 1024;
+/** A small answer read whole by the upstream client, as it is answered and kept for replays. */
+export function storedResult(reply: BufferedReply): StoredResult {
+  return { status: reply.statusCode, contentType: contentTypeOf(reply), body: reply.body.toString('utf8') };
+}
 
-/** Reads a small upstream answer (2xx JSON, or a 400/403/404 error body) into memory. */
-export function readBuffered(reply: UpstreamReply): Promise<StoredResult> {
+const contentTypeOf = (reply: { headers: UpstreamReply['headers'] }): string => {
   const contentType = reply.headers['content-type'];
+  return typeof contentType === 'string' ? contentType : 'application/json';
+};
+
+/** Reads the error body of a streamed answer (a 400/403/404 relayed as it is) into memory. */
+export function readBuffered(reply: UpstreamReply): Promise<StoredResult> {
   // Plain 'data' events: an async iterator here cost a tenth of a small call's CPU.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     reply.body.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_JSON_BYTES) {
+      if (size > MAX_BUFFERED_BYTES) {
         reply.body.destroy();
         reject(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.'));
         return;
@@ -28,7 +34,7 @@ export function readBuffered(reply: UpstreamReply): Promise<StoredResult> {
     reply.body.once('end', () =>
       resolve({
         status: reply.statusCode,
-        contentType: typeof contentType === 'string' ? contentType : 'application/json',
+        contentType: contentTypeOf(reply),
         body: chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
       }),
     );

@@ -16,7 +16,7 @@ export type Fault =
   | { kind: 'reset-before-headers' }
   | { kind: 'stall-headers' }
   | { kind: 'delay-headers'; ms: number }
-  /** Export only: send headers and `afterBytes` of the body, then reset the connection. */
+  /** Send headers and `afterBytes` of the body, then reset the connection. */
   | { kind: 'reset-mid-body'; afterBytes: number }
   /** Export only: send headers and `afterBytes` of the body, then go silent. */
   | { kind: 'stall-body'; afterBytes: number };
@@ -158,7 +158,8 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
       case 'stall-headers':
         return true;
       case 'delay-headers':
-        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        // Unref'd: a delay still running when a test ends must not hold its process open.
+        await new Promise((resolve) => setTimeout(resolve, fault.ms).unref());
         return false;
       default:
         return false;
@@ -258,11 +259,21 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     stats.sha256.push(hash.digest('hex'));
   }
 
+  /** A report answer that promises more than it sends: headers and part of the JSON, then a reset. */
+  async function cutReport(res: ServerResponse, afterBytes: number): Promise<void> {
+    res.writeHead(202, { 'content-type': 'application/json', 'content-length': String(afterBytes + 1000) });
+    res.write(`{"padding":"${'x'.repeat(Math.max(0, afterBytes - 13))}`);
+    // Long enough for the headers and the first bytes to arrive before the reset does.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    res.socket?.resetAndDestroy();
+  }
+
   async function api(operation: 'runReport' | 'export', match: RegExpExecArray, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (options.record !== false) tenant.requests.push({ atMs: performance.now(), operation, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     await readBody(req);
     const fault = faults[operation].shift();
     if (await applyFault(fault, req, res)) return;
+    if (operation === 'runReport' && fault?.kind === 'reset-mid-body') return cutReport(res, fault.afterBytes);
     if (!authorized(req)) {
       sendJson(res, 401, { error: 'JWT validation failed: JWT is expired' });
       return;

@@ -1,5 +1,6 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { Dispatcher } from 'undici';
+import { OversizedBody, requestBuffered, type BufferedResponse } from './buffered-request.ts';
 import type { UpstreamSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import type { RequestLog, UpstreamTally } from '../http/context.ts';
@@ -37,9 +38,46 @@ export interface UpstreamReply {
   body: Dispatcher.ResponseData['body'];
 }
 
+export type BufferedReply = BufferedResponse;
+
 export interface UpstreamClient {
+  /** The answer with its body as a stream, for the caller to pipe on (the CSV export). */
   send(call: UpstreamCall): Promise<UpstreamReply>;
+  /** The answer with its whole body in memory (SailPoint's small JSON replies, at most 1 MiB). */
+  sendBuffered(call: UpstreamCall): Promise<BufferedReply>;
 }
+
+// JSON answers from SailPoint are small; a hostile or broken upstream must not make us buffer more.
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+interface Exchanged<B> {
+  statusCode: number;
+  headers: UpstreamReply['headers'];
+  body: B;
+}
+
+type RequestOptions = Dispatcher.RequestOptions & { origin: string; signal: AbortSignal };
+
+/** How an exchange's body is taken: streamed on, or gathered in memory before the call returns. */
+interface BodyMode<B> {
+  request(dispatcher: Dispatcher, options: RequestOptions): Promise<Exchanged<B>>;
+  /** Throws away the body of an answer that is not passed on, so its connection can be reused. */
+  discard(body: B): Promise<void>;
+  /** Calls release once the body is consumed: a stream holds its concurrency slot until then. */
+  whenConsumed(body: B, release: () => void): void;
+}
+
+const streamed: BodyMode<UpstreamReply['body']> = {
+  request: (dispatcher, options) => dispatcher.request(options),
+  discard: async (body) => void (await body.dump()),
+  whenConsumed: (body, release) => void body.once('close', release),
+};
+
+const buffered: BodyMode<Buffer> = {
+  request: (dispatcher, { signal, ...options }) => requestBuffered(dispatcher, options, signal, MAX_BUFFERED_BYTES),
+  discard: async () => {},
+  whenConsumed: (_body, release) => release(),
+};
 
 /** An attempt that may be repeated; carries what to answer if no retry is left. */
 class RetryableAttempt extends Error {
@@ -78,7 +116,7 @@ export function createUpstreamClient(deps: {
   }
 
   /** One HTTP exchange through the admission queue and the budget, until the response headers. */
-  async function exchange(call: UpstreamCall, token: string): Promise<Dispatcher.ResponseData | { error: unknown }> {
+  async function exchange<B>(mode: BodyMode<B>, call: UpstreamCall, token: string): Promise<Exchanged<B> | { error: unknown }> {
     const permit = await admit(call);
     call.tally.attempts += 1;
     call.tally.queueWaitMs += permit.waitedMs;
@@ -92,7 +130,7 @@ export function createUpstreamClient(deps: {
     };
     if (call.trace.tracestate !== undefined) headers.tracestate = call.trace.tracestate;
     try {
-      const response = await deps.dispatcher.request({
+      const response = await mode.request(deps.dispatcher, {
         origin,
         path: call.path,
         method: call.method,
@@ -104,7 +142,7 @@ export function createUpstreamClient(deps: {
       permit.settle();
       call.tally.status = response.statusCode;
       // The concurrency slot is held until the body is consumed: a stream holds an export slot.
-      response.body.once('close', () => permit.release());
+      mode.whenConsumed(response.body, () => permit.release());
       if (response.statusCode === 429) {
         // Everyone cools down together, not just this call.
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now()) ?? 1000;
@@ -118,25 +156,29 @@ export function createUpstreamClient(deps: {
     }
   }
 
-  async function attempt(call: UpstreamCall): Promise<UpstreamReply> {
+  async function attempt<B>(mode: BodyMode<B>, call: UpstreamCall): Promise<Exchanged<B>> {
     let token = await getToken();
-    let result = await exchange(call, token);
+    let result = await exchange(mode, call, token);
     if (!('error' in result) && result.statusCode === 401) {
       // SailPoint no longer accepts the gateway's token: drop it, fetch a new one once, try once more.
       countAttempt(call, 'credential_rejected');
-      await result.body.dump();
+      await mode.discard(result.body);
       deps.tokens.invalidate(token);
       call.log.warn('upstream answered 401; refreshing the gateway credential once');
       token = await getToken();
-      result = await exchange(call, token);
+      result = await exchange(mode, call, token);
       if (!('error' in result) && result.statusCode === 401) {
         countAttempt(call, 'credential_rejected');
-        await result.body.dump();
+        await mode.discard(result.body);
         deps.tokens.invalidate(token);
         throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint rejected the gateway credential.'));
       }
     }
 
+    if ('error' in result && result.error instanceof OversizedBody) {
+      countAttempt(call, 'failed');
+      throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.'));
+    }
     const outcome: AttemptOutcome =
       'error' in result
         ? { kind: 'error', code: errorCode(result.error) }
@@ -144,10 +186,8 @@ export function createUpstreamClient(deps: {
     call.log.debug({ attempt: call.tally.attempts, outcome }, 'upstream attempt');
     const decision = decide(outcome, call.repeatability);
     countAttempt(call, attemptLabel(outcome, decision));
-    if (decision.action === 'accept' && !('error' in result)) {
-      return { statusCode: result.statusCode, headers: result.headers, body: result.body };
-    }
-    if (!('error' in result)) await result.body.dump();
+    if (decision.action === 'accept' && !('error' in result)) return result;
+    if (!('error' in result)) await mode.discard(result.body);
     if (decision.action === 'fail') throw new AbortError(decision.error);
     if (decision.action === 'retry') throw new RetryableAttempt(decision.reason, decision.retryAfterMs, decision.giveUp);
     throw new AbortError(new GatewayError('ERR_INTERNAL', 'unreachable retry decision'));
@@ -165,38 +205,41 @@ export function createUpstreamClient(deps: {
     }
   }
 
+  async function send<B>(mode: BodyMode<B>, call: UpstreamCall): Promise<Exchanged<B>> {
+    const startedAt = performance.now();
+    let giveUpEarly = false;
+    try {
+      const reply = await pRetry(() => attempt(mode, call), {
+        retries: settings.retries,
+        factor: 2,
+        minTimeout: 100,
+        maxTimeout: 2000,
+        randomize: true,
+        maxRetryTime: settings.deadlineMs,
+        signal: call.signal,
+        onFailedAttempt: async ({ error, retryDelay }) => {
+          if (!(error instanceof RetryableAttempt) || retryDelay === 0) return;
+          call.log.info({ reason: error.message, retryAfterMs: error.retryAfterMs }, 'upstream attempt will be retried');
+          // Retry-After is honoured by the shared pause every call waits for in admission;
+          // here we only decide whether waiting is worth it at all.
+          if (error.retryAfterMs === undefined) return;
+          const elapsedMs = performance.now() - startedAt;
+          if (error.retryAfterMs > settings.retryAfterCapMs || elapsedMs + error.retryAfterMs > settings.deadlineMs) giveUpEarly = true;
+        },
+        shouldRetry: ({ error }) => error instanceof RetryableAttempt && !giveUpEarly,
+      });
+      deps.metrics.upstreamCalls.inc({ operation: call.operation, result: reply.statusCode < 300 ? 'success' : 'relayed' });
+      return reply;
+    } catch (error) {
+      deps.metrics.upstreamCalls.inc({ operation: call.operation, result: callResult(error, call.signal) });
+      if (error instanceof RetryableAttempt) throw error.giveUp;
+      throw error;
+    }
+  }
+
   return {
-    async send(call) {
-      const startedAt = performance.now();
-      let giveUpEarly = false;
-      try {
-        const reply = await pRetry(() => attempt(call), {
-          retries: settings.retries,
-          factor: 2,
-          minTimeout: 100,
-          maxTimeout: 2000,
-          randomize: true,
-          maxRetryTime: settings.deadlineMs,
-          signal: call.signal,
-          onFailedAttempt: async ({ error, retryDelay }) => {
-            if (!(error instanceof RetryableAttempt) || retryDelay === 0) return;
-            call.log.info({ reason: error.message, retryAfterMs: error.retryAfterMs }, 'upstream attempt will be retried');
-            // Retry-After is honoured by the shared pause every call waits for in admission;
-            // here we only decide whether waiting is worth it at all.
-            if (error.retryAfterMs === undefined) return;
-            const elapsedMs = performance.now() - startedAt;
-            if (error.retryAfterMs > settings.retryAfterCapMs || elapsedMs + error.retryAfterMs > settings.deadlineMs) giveUpEarly = true;
-          },
-          shouldRetry: ({ error }) => error instanceof RetryableAttempt && !giveUpEarly,
-        });
-        deps.metrics.upstreamCalls.inc({ operation: call.operation, result: reply.statusCode < 300 ? 'success' : 'relayed' });
-        return reply;
-      } catch (error) {
-        deps.metrics.upstreamCalls.inc({ operation: call.operation, result: callResult(error, call.signal) });
-        if (error instanceof RetryableAttempt) throw error.giveUp;
-        throw error;
-      }
-    },
+    send: (call) => send(streamed, call),
+    sendBuffered: (call) => send(buffered, call),
   };
 }
 
