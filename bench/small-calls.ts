@@ -4,7 +4,7 @@
 // budget set out of the way; the peers proxy plainly with no caller auth.
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
 import { median, procStat } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
@@ -15,6 +15,8 @@ const PATH = `/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`;
 interface Row {
   name: string;
   rps: number;
+  /** The median over rounds of the gateway's req/s divided by this target's, both from the same round. */
+  ratio: number;
   cpuUsPerRequest: number;
   p50Ms: number;
   p99Ms: number;
@@ -26,6 +28,23 @@ interface Row {
   errors: number;
 }
 
+interface Target {
+  name: string;
+  url: string;
+  authorization: string;
+  pid: number | undefined;
+  latency: WrkResult[];
+  saturated: WrkResult[];
+  cpu: number[];
+  half: OpenLoopResult[];
+}
+
+/**
+ * Every target runs at once (the proxies idle on core 1 until their turn) and the rounds go round
+ * all of them, in a rotating order. This machine's speed drifts by up to 2× over minutes; measured
+ * one after another, a target's figure says as much about when it ran as about the target. Taken
+ * in turns, each round compares them under the same conditions, and the ratios are per round.
+ */
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<string> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
@@ -36,90 +55,77 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     // 128 calls in flight: the size of @fastify/reply-from's upstream pool.
     UPSTREAM_MAX_CONCURRENCY: '128', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
   });
-  const upstreamToken = upstream.token;
-
-  // Half saturation is half the gateway's own maximum, offered identically to every target: a 2 s
-  // warm-up at that rate (it opens the 256 connections), then the median of the rounds.
-  let halfRate = 0;
-  const halfSaturation = async (url: string, authorization: string): Promise<OpenLoopResult[]> => {
-    await openLoop(url, { ratePerS: halfRate, seconds: 2, method: 'POST', authorization });
-    const results: OpenLoopResult[] = [];
-    for (let round = 0; round < rounds; round += 1) results.push(await openLoop(url, { ratePerS: halfRate, seconds, method: 'POST', authorization }));
-    return results;
-  };
-  const measure = async (url: string, authorization: string, pid?: number) => {
-    const latency: WrkResult[] = [];
-    const saturated: WrkResult[] = [];
-    const cpu: number[] = [];
-    await wrk(url, { connections: 8, seconds: 2, method: 'POST', authorization }); // warm-up (JIT, pools)
-    for (let round = 0; round < rounds; round += 1) {
-      latency.push(await wrk(url, { connections: 1, seconds, method: 'POST', authorization }));
-      const before = pid ? procStat(pid).cpuS : 0;
-      const result = await wrk(url, { connections: 32, seconds, method: 'POST', authorization });
-      if (pid) cpu.push(((procStat(pid).cpuS - before) * 1e6) / result.requests);
-      saturated.push(result);
-    }
-    const rps = median(saturated.map((r) => r.requestsPerS));
-    const half = halfRate > 0 ? await halfSaturation(url, authorization) : undefined;
-    return {
-      rps,
-      halfP50Ms: half ? median(half.map((r) => r.p50Ms)) : NaN,
-      halfP99Ms: half ? median(half.map((r) => r.p99Ms)) : NaN,
-      cpuUsPerRequest: cpu.length ? median(cpu) : NaN,
-      p50Ms: median(latency.map((r) => r.p50Ms)),
-      p99Ms: median(latency.map((r) => r.p99Ms)),
-      satP50Ms: median(saturated.map((r) => r.p50Ms)),
-      satP99Ms: median(saturated.map((r) => r.p99Ms)),
-      errors: [...latency, ...saturated].reduce((n, r) => n + r.errors, 0),
-    };
-  };
-
+  const proxies: Proxy[] = [];
+  const targets: Target[] = [];
+  const target = (name: string, url: string, authorization: string, pid: number | undefined): Target =>
+    ({ name, url: `${url}${PATH}`, authorization, pid, latency: [], saturated: [], cpu: [], half: [] });
   const rows: Row[] = [];
+  let halfRate = 0;
   try {
-    const names = only ?? PROXIES;
-    const measured = new Map<string, Row>();
-    // The gateway first: its saturated rate sets the half-saturation load for everyone.
-    for (const name of ['gateway', ...names.filter((n) => n !== 'gateway')]) {
-      if (!names.includes(name)) continue;
+    targets.push(target('direct to the tenant (the limit)', tenant.origin, `Bearer ${upstream.token}`, undefined));
+    for (const name of only ?? PROXIES) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
-      try {
-        const authorization = name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored';
-        if (name === 'gateway') {
-          const first = await measure(`${proxy.url}${PATH}`, authorization, proxy.pid);
-          halfRate = Math.round(first.rps / 2);
-          const half = await halfSaturation(`${proxy.url}${PATH}`, authorization);
-          measured.set(name, { name: proxy.name, ...first, halfP50Ms: median(half.map((r) => r.p50Ms)), halfP99Ms: median(half.map((r) => r.p99Ms)) });
-        } else {
-          measured.set(name, { name: proxy.name, ...(await measure(`${proxy.url}${PATH}`, authorization, proxy.pid)) });
-        }
-      } finally {
-        await proxy.stop();
-      }
+      proxies.push(proxy);
+      targets.push(target(proxy.name, proxy.url, name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored', proxy.pid));
     }
-    rows.push({ name: 'direct to the tenant (the limit)', ...(await measure(`${tenant.origin}${PATH}`, `Bearer ${upstreamToken}`)) });
-    for (const name of PROXIES) {
-      const row = measured.get(name);
-      if (row) rows.push(row);
+    const load = (t: Target, connections: number, s: number) => wrk(t.url, { connections, seconds: s, method: 'POST', authorization: t.authorization });
+    // Warm-up: JIT, pools and the young generation settle before anything counts.
+    for (const t of targets) await load(t, 32, 3);
+    const inTurns = async (measure: (t: Target) => Promise<void>) => {
+      for (let round = 0; round < rounds; round += 1) {
+        for (let i = 0; i < targets.length; i += 1) await measure(targets[(i + round) % targets.length] as Target);
+      }
+    };
+    await inTurns(async (t) => {
+      t.latency.push(await load(t, 1, seconds));
+      const before = t.pid ? procStat(t.pid).cpuS : 0;
+      const result = await load(t, 32, seconds);
+      if (t.pid) t.cpu.push(((procStat(t.pid).cpuS - before) * 1e6) / result.requests);
+      t.saturated.push(result);
+    });
+    // Half saturation is half the gateway's own median rate, offered identically to every target;
+    // each gets a 2 s warm-up at that rate (it opens the load generator's 256 connections) first.
+    const gateway = targets.find((t) => t.name.startsWith('gateway'));
+    halfRate = Math.round(median((gateway ?? (targets[0] as Target)).saturated.map((r) => r.requestsPerS)) / 2);
+    const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', authorization: t.authorization });
+    for (const t of targets) await openAt(t, 2);
+    await inTurns(async (t) => void t.half.push(await openAt(t, seconds)));
+
+    for (const t of targets) {
+      const perRound = gateway && t !== gateway && t !== targets[0] ? t.saturated.map((r, i) => ((gateway.saturated[i] as WrkResult).requestsPerS / r.requestsPerS)) : [];
+      rows.push({
+        name: t.name,
+        rps: median(t.saturated.map((r) => r.requestsPerS)),
+        ratio: perRound.length ? median(perRound) : NaN,
+        cpuUsPerRequest: t.cpu.length ? median(t.cpu) : NaN,
+        p50Ms: median(t.latency.map((r) => r.p50Ms)),
+        p99Ms: median(t.latency.map((r) => r.p99Ms)),
+        satP50Ms: median(t.saturated.map((r) => r.p50Ms)),
+        satP99Ms: median(t.saturated.map((r) => r.p99Ms)),
+        halfP50Ms: median(t.half.map((r) => r.p50Ms)),
+        halfP99Ms: median(t.half.map((r) => r.p99Ms)),
+        errors: [...t.latency, ...t.saturated].reduce((n, r) => n + r.errors, 0),
+      });
     }
   } finally {
+    for (const proxy of proxies) await proxy.stop();
     await tenant.close();
     await issuer.close();
   }
 
   const direct = rows[0] as Row;
-  const gateway = rows.find((r) => r.name.startsWith('gateway'));
   const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
   const lines = [
-    `### Small calls: POST run-report (${rounds} rounds of ${seconds} s, medians; wrk, 1 thread)`,
+    `### Small calls: POST run-report (${rounds} rounds of ${seconds} s taken in turns, medians; wrk, 1 thread)`,
     '',
     `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
-    const ratio = gateway && row !== gateway && row !== direct ? fmt(gateway.rps / row.rps) : '';
+    const ratio = fmt(row.ratio).replace('–', '');
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
     const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
     lines.push(

@@ -9,6 +9,7 @@
 // windowMs / limit), so a flood cannot spend a whole window in its first second and leave nothing
 // for other callers for the rest of it: units keep coming at the budget's pace, and the fair queue
 // decides who gets each.
+import { UnitLedger } from './ledger.ts';
 
 export interface Unit {
   /** The call's answer arrived, or it failed: the unit frees windowMs from now. */
@@ -87,10 +88,8 @@ const SAFETY_MS = 1;
 export function createLocalWindow(options: WindowOptions): LocalWindow {
   // Sub-millisecond and monotonic: a wall clock's whole milliseconds free units up to 1 ms early.
   const now = options.now ?? (() => performance.now());
-  const used = new Map<number, number>();
-  const seeded = new Set<number>();
+  const used = new UnitLedger();
   const listeners: Array<() => void> = [];
-  let nextId = 0;
   let pausedUntil = 0;
   let tat = 0;
   const intervalMs = options.windowMs / options.limit;
@@ -98,40 +97,27 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   const notify = () => {
     for (const listener of listeners) listener();
   };
-  // Units free roughly in the order they were taken, so purging from the oldest and stopping at
-  // the first unit still in use keeps take() O(1) amortised. Only when the window looks full is
-  // every unit checked, so one slow call cannot hide the units that freed after it.
-  const purge = (t: number, everything = false) => {
-    for (const [id, freeAt] of used) {
-      if (freeAt > t) {
-        if (everything) continue;
-        break;
-      }
-      used.delete(id);
-      seeded.delete(id);
-    }
-  };
+  const freeTimes = () => [...used.inUse()].map((unit) => unit.freeAt);
 
   const takeNow = (): Take => {
       const t = now();
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
-      purge(t);
-      if (used.size >= options.limit) purge(t, true);
-      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...used.values()) - t) };
+      used.purge(t);
+      if (used.size >= options.limit) used.purge(t, true);
+      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...freeTimes()) - t) };
       const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst);
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
       tat = Math.max(tat, t) + intervalMs;
-      const id = nextId++;
-      used.set(id, t + options.holdMs + options.windowMs);
+      const unit = used.add(t + options.holdMs + options.windowMs);
       return {
         granted: true,
         unit: {
           settle: () => {
-            if (used.has(id)) used.set(id, now() + options.windowMs + SAFETY_MS);
+            if (!unit.released) unit.freeAt = now() + options.windowMs + SAFETY_MS;
             notify();
           },
           cancel: () => {
-            used.delete(id);
+            used.release(unit);
             tat = Math.max(now(), tat - intervalMs);
             notify();
           },
@@ -148,11 +134,14 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     },
     estimateWaitMs(unitsAhead) {
       const t = now();
-      purge(t, true);
       const paused = Math.max(0, pausedUntil - t);
       const pacing = pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead);
+      // Purging only frees units, so a window with room as it stands needs no scan: admission
+      // asks this for every call that waits, and a full scan of a busy window is thousands of units.
       if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
-      const windowWait = waitForUnits([...used.values()], options.limit, options.windowMs, t, unitsAhead);
+      used.purge(t, true);
+      if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
+      const windowWait = waitForUnits(freeTimes(), options.limit, options.windowMs, t, unitsAhead);
       return Math.max(paused, windowWait, pacing);
     },
     onChange(listener) {
@@ -162,16 +151,12 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     async close() {},
     seed(busyForMs) {
       const t = now();
-      for (const busyMs of busyForMs) {
-        const id = nextId++;
-        used.set(id, t + busyMs);
-        seeded.add(id);
-      }
+      for (const busyMs of busyForMs) used.add(t + busyMs, true);
     },
     spentRemainingMs: () => {
       const t = now();
-      purge(t, true);
-      return [...used].filter(([id]) => !seeded.has(id)).map(([, freeAt]) => freeAt - t);
+      used.purge(t, true);
+      return [...used.inUse()].filter((unit) => !unit.seeded).map((unit) => unit.freeAt - t);
     },
   };
 }
