@@ -79,46 +79,38 @@ const HISTORY = `
 | within that: trace ids from a pooled 4 KiB random buffer instead of \`randomBytes()\` per id (3 % of CPU in a profile); the request log as one object with prototype methods instead of four closures per request | included in 255 |
 | CSV: SHA-256 of every export, as streamed, for the audit trail | 2.5 → 2.86 CPU s/GiB; SHA-256 alone costs 0.68 s/GiB on this CPU (SHA-NI) |
 | tried: \`undici.stream()\` writing into the response instead of \`request()\` + \`pipeline\`, in a minimal node:http proxy on core 1, 512 MiB, two runs each | no gain: 2.04–2.08 against 1.96–2.02 CPU s/GiB without hashing, 2.64–2.68 against 2.50–2.76 with SHA-256. So about 2 s/GiB is the floor for a Node proxy on this machine (nginx: 1.35), and the 1 s/GiB goal is below it; not adopted |
+| method: the small-call targets all run at once and the rounds go round them in turns (5 rounds of 3 s), ratios taken per round. The same gateway build measured 181, 217, 336 and 192 µs per call in four runs one after another minutes apart: this machine's speed drifts by up to 2×, so figures taken one target after another said as much about when each ran as about the target | – |
+| the run-report answer gathered by an undici \`dispatch()\` handler instead of \`request()\`, which wraps every answer in a \`Readable\` and an async resource only for the body to be gathered into one buffer again | paired runs, both builds up at once and loaded in turns (8 rounds of 3 s): 229 → 208 µs median, lower in 7 of 8 rounds |
+| the budget window's units in use kept in an array ledger instead of a \`Map\`; the wait estimate skips its full scan while the window has room. Deleting from the front of a \`Map\` leaves holes that each new iteration walks past again: a CPU profile at half saturation showed 13–14 ms of one 100 ms window in \`purge\` and \`takeNow\` | removes a cost that grew with the call rate; too small to see in the per-call median |
+| tried: the log destination in sonic-boom's buffer mode, or lines joined once per event-loop turn (sonic-boom re-measures its whole pending string on every line) | micro-benchmark of an access line on core 1: 8.1–8.5 µs per line as shipped, 6.5–6.7 in buffer mode, 7.0 joined, 3.9 with a destination that does nothing. In the gateway: no difference within noise (181 against 203 µs in a paired run); not adopted |
+| the whole access line measured: \`LOG_LEVEL=warn\` (no access line) against \`info\`, paired | 198 → 180 µs: the access line costs about 18 µs per call |
 
 Still open: tail latency.
 
-- Method: half saturation now gets a 2 s warm-up at the offered rate (which opens the 256
-  connections) and the median of the rounds, for every target. Before, the gateway got a single
-  cold run. With this, the gateway's added p99 at half saturation went from 352 ms to 83 ms.
-  reply-from measured 4.0 ms.
-- GC is the cause that could be measured. With \`--trace-gc-nvp\` at 2000 req/s, the gateway
-  allocates about 49 MB between scavenges and promotes about 4 MB per scavenge (about 5 KB per
-  request; 76–87 % of what survives). Each scavenge pauses 17–28 ms, and V8's helper threads,
-  pinned to the same core, spend another 34–54 ms. reply-from allocates 6.7 MB between scavenges,
-  promotes 51 KB and pauses 5.6 ms.
-- A heap snapshot under load shows no per-request objects retained beyond the requests in
-  flight. A sampling heap profile of what survives minor GCs points at the access-log and audit
-  lines, undici's parsing of response headers, and the buffered upstream answer. Why about 5 KB
-  per request outlives a scavenge is not yet explained. A few requests in flight at the moment of
-  a scavenge would account for a few hundred KB, not 4 MB.
-- Allocation per request, measured with \`--trace-gc-nvp\` over wrk runs at 32 connections (the
-  sum of \`allocated\` over the scavenges, divided by the requests; steady within about 1 KB):
-  - as shipped: 63–64 KB allocated, 4.6–4.7 KB promoted per request;
-  - without the audit line: 53–54 KB;
-  - without the access line: 49–51 KB;
-  - without both: 45–46 KB allocated and 5263–5613 req/s (about 4100 with both).
-
-  Promotion stayed at 4.5–4.7 KB per request in all four, so the survivors are neither the log
-  lines nor the audit records. Writing the access line with one \`JSON.stringify\` instead of
-  through pino saved only 3 KB (61 KB) and was not adopted.
-- These did not change it measurably: \`--single-threaded-gc\`,
-  \`--no-allocation-site-pretenuring\`, logging off, a 10 ms budget window, and 16 instead of 256
-  client connections.
-- The first open-loop run after connections open often melts down (p50 of 400–1200 ms). Longer
-  pauses leave more requests in flight, so more survives the next scavenge, which pauses longer
-  still.
-- A larger young generation trades memory for fewer pauses: in one paired run,
-  \`NODE_OPTIONS=--max-semi-space-size=32\` cut the p99 at one connection from 13.7 ms to 6.3 ms
-  (an earlier run: 15.5 → 9.8 ms). It did not help at half saturation (80 → 95 ms, within noise).
-  It is not the default because it raises the gateway's memory; operators can set it.
-- At one connection, wrk reports a p99 of about 11 ms for the gateway against 2.9 ms for
-  reply-from. A sequential undici client on the same core measured 2.5–3.8 ms against 2.1 ms
-  (p99.9 13–15 ms against 6.3 ms). The two clients disagree, and the report keeps wrk's figure.
+- Young-generation GC is no longer the cause. Before the \`dispatch()\` change, with
+  \`--trace-gc-nvp\` at 2000 req/s, the gateway promoted about 4 MB per scavenge (about 5 KB per
+  request) and each scavenge paused 17–28 ms. After it, with \`--trace-gc\` at 2800 req/s, the
+  heap after each scavenge grows by 0.1–0.3 MB (40.0 → 40.3 → 40.4 → 40.5 MB) and scavenges pause
+  1–3.5 ms, with no mark-compact during the measurement. The GC trace was not taken again just
+  before the change, so the credit is likely rather than proven: \`request()\` made every answer
+  an async resource and a \`Readable\`, and nothing else on the path changed in between.
+- The tail is still there. At 2800 req/s open loop, the gateway's p99 is 12–66 ms over rounds,
+  and a first round sometimes melts down (p99 of 235–733 ms). reply-from and
+  http-proxy-middleware, at the same rate, reach 5–8 ms after a first round of about 36 ms.
+- The delay is inside the gateway's process. Its own access lines give durations of p50 0.52 ms,
+  p99 17 ms and p99.9 43 ms, and the slow requests cluster in 100–600 ms stretches. An
+  event-loop lag monitor loaded with \`--import\` shows runs of consecutive 10–35 ms loop turns in
+  those stretches. /proc/stat shows no steal on core 1 and the core fully busy for 100–300 ms at
+  a time, against 60–70 % on average.
+- Ruled out by measurement: GC (above); logging (\`LOG_LEVEL=silent\` and the audit to
+  /dev/null: p99 12–69 ms); V8's background threads (\`--single-threaded\`: 9–48 ms);
+  deoptimisation (153 deopts in the whole run, warm-up included).
+- Next: time each phase of a request (verification, admission, the upstream exchange, writing
+  the answer) into a histogram under load, to find which one stretches.
+- At one connection, wrk and a sequential undici client disagree on the gateway's p99 (11 ms
+  against 2.5–3.8 ms in an earlier run). The report keeps wrk's figure.
+- A larger young generation (\`--max-semi-space-size=32\`) halved the p99 at one connection in
+  an earlier run, when scavenges were long. Operators can still set it.
 `;
 
 main().catch((error: unknown) => {

@@ -28,6 +28,21 @@ describe('CSV export streaming', () => {
   after(() => h.close());
   beforeEach(() => h.tenant.clearFaults());
 
+  it('When an export streams, then the process raises no warning (no listener piles up on the response)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const result = await download(`${h.url}${exportPath('big-chunked')}`, caller);
+      assert.equal(result.status, 200);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   for (const [source, withLength] of [['big-length', true], ['big-chunked', false]] as const) {
     it(`When a ${withLength ? 'Content-Length' : 'chunked'} export of 64 MiB streams, then the caller gets it byte for byte`, async () => {
       const completedBefore = h.tenant.exports.completed;

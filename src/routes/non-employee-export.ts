@@ -55,6 +55,10 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
     egress.cut ??= cause;
     res.destroy();
   });
+  // Eleven 'close' listeners is this design, not a leak: the access log, the audit record, the
+  // caller's abort signal and the cut cause above each watch the response, and pipeline() adds
+  // seven of its own. Node warns past ten.
+  res.setMaxListeners(16);
   try {
     await pipeline(reply.body, res);
   } catch (error) {
