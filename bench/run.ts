@@ -105,8 +105,17 @@ Still open: tail latency.
 - Ruled out by measurement: GC (above); logging (\`LOG_LEVEL=silent\` and the audit to
   /dev/null: p99 12–69 ms); V8's background threads (\`--single-threaded\`: 9–48 ms);
   deoptimisation (153 deopts in the whole run, warm-up included).
-- Next: time each phase of a request (verification, admission, the upstream exchange, writing
-  the answer) into a histogram under load, to find which one stretches.
+- What the stretches are, as far as measured: at 2800 req/s the gateway's main thread uses 70 %
+  of core 1 (read per thread from /proc/<pid>/task), about 250 µs per call against 170 µs at
+  saturation, where the work batches. No other thread of any process used core 1 beyond a few
+  ticks. So "half saturation" is about 70 % busy for the gateway and under 40 % for reply-from at
+  the same rate, and bursts from the load generator (its own event loop stalls 10–17 ms at a time
+  on core 0, then catches up) queue longer in front of the gateway. At 1400 req/s the gateway's
+  p99 is 15–31 ms and reply-from's 6–36 ms: at that rate the generator's own noise dominates
+  both. The lever is the same as for throughput: less CPU per call.
+- The bench pinned only its own main thread to core 0 (\`taskset -p\` changes one thread). Its
+  GC helper threads could run on the proxy's core. It now pins every thread (\`taskset -a\`).
+  The run above predates that.
 - At one connection, wrk and a sequential undici client disagree on the gateway's p99 (11 ms
   against 2.5–3.8 ms in an earlier run). The report keeps wrk's figure.
 - A larger young generation (\`--max-semi-space-size=32\`) halved the p99 at one connection in

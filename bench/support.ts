@@ -7,7 +7,7 @@ const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf
 
 /** Pins this process (tenant, load generator) to core 0; the gateway gets core 1. */
 export function pinSelf(): boolean {
-  return spawnSync('taskset', ['-pc', '0', String(process.pid)]).status === 0;
+  return spawnSync('taskset', ['-a', '-pc', '0', String(process.pid)]).status === 0;
 }
 
 export function procStat(pid: number): { cpuS: number; rssBytes: number; peakBytes: number } {
