@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
 import { median, MiB, procStat } from './support.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
@@ -56,54 +56,66 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
   const upstreamToken = upstream.token;
   const exportUrl = (base: string, source: string) => `${base}/v3/non-employee-sources/${source}/non-employees/download`;
   const lines = [
-    `### CSV export: 1 GiB to a fast reader, 128 MiB to a reader limited to ${SLOW_RATE}/s (${rounds} rounds, medians)`,
+    `### CSV export: 1 GiB to a fast reader, 128 MiB to a reader limited to ${SLOW_RATE}/s (${rounds} rounds taken in turns, medians)`,
     '',
-    '| target | fast MiB/s | CPU s/GiB (fast) | slow MiB/s | CPU s/GiB (slow) | RSS after warm-up | peak RSS growth | bytes match |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | fast MiB/s | gateway ÷ peer, fast (median of per-round ratios) | CPU s/GiB (fast) | slow MiB/s | CPU s/GiB (slow) | RSS after warm-up | peak RSS growth | bytes match |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
+  interface Target {
+    name: string;
+    url: string;
+    token: string;
+    pid: number | undefined;
+    fast: number[];
+    fastCpu: number[];
+    match: boolean;
+  }
+  const proxies: Proxy[] = [];
   try {
-    const reference = { fast: '', slow: '' };
-    const directFast: number[] = [];
-    for (let round = 0; round < rounds; round += 1) {
-      const d = await curl(exportUrl(tenant.origin, 'fast'), upstreamToken);
-      directFast.push(rate(d));
-      reference.fast = d.sha256;
-    }
-    const directSlow = await curl(exportUrl(tenant.origin, 'slow'), upstreamToken, SLOW_RATE);
-    reference.slow = directSlow.sha256;
-    lines.push(`| direct to the tenant (the limit) | ${median(directFast).toFixed(0)} | – | ${rate(directSlow).toFixed(1)} | – | – | – | reference |`);
-
+    // Every target runs at once and the fast rounds go round them in turns, as for small calls:
+    // this machine's speed drifts, and a ratio within one round compares like with like.
+    const targets: Target[] = [{ name: 'direct to the tenant (the limit)', url: tenant.origin, token: upstreamToken, pid: undefined, fast: [], fastCpu: [], match: true }];
     for (const name of only ?? PROXIES) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
-      try {
-        const token = name === 'gateway' ? callerToken : 'caller-token-ignored';
-        await curl(exportUrl(proxy.url, 'slow'), token); // warm-up: the baseline includes what any stream needs
-        const baseline = procStat(proxy.pid);
-        const fast: number[] = [];
-        const fastCpu: number[] = [];
-        let match = true;
-        for (let round = 0; round < rounds; round += 1) {
-          const before = procStat(proxy.pid).cpuS;
-          const d = await curl(exportUrl(proxy.url, 'fast'), token);
-          fastCpu.push((procStat(proxy.pid).cpuS - before) / (d.bytes / (1024 * MiB)));
-          fast.push(rate(d));
-          match &&= d.sha256 === reference.fast;
-        }
-        const before = procStat(proxy.pid).cpuS;
-        const slow = await curl(exportUrl(proxy.url, 'slow'), token, SLOW_RATE);
-        const slowCpu = (procStat(proxy.pid).cpuS - before) / (slow.bytes / (1024 * MiB));
-        match &&= slow.sha256 === reference.slow;
-        const end = procStat(proxy.pid);
-        lines.push(
-          `| ${proxy.name} | ${median(fast).toFixed(0)} | ${median(fastCpu).toFixed(2)} | ${rate(slow).toFixed(1)} | ${slowCpu.toFixed(2)} | ` +
-            `${(baseline.rssBytes / MiB).toFixed(0)} MiB | ${((end.peakBytes - baseline.peakBytes) / MiB).toFixed(1)} MiB | ${match ? 'yes' : '**no**'} |`,
-        );
-      } finally {
-        await proxy.stop();
+      proxies.push(proxy);
+      targets.push({ name: proxy.name, url: proxy.url, token: name === 'gateway' ? callerToken : 'caller-token-ignored', pid: proxy.pid, fast: [], fastCpu: [], match: true });
+    }
+    // Warm-up: the baseline includes what any stream needs.
+    const reference = { fast: '', slow: (await curl(exportUrl(tenant.origin, 'slow'), upstreamToken)).sha256 };
+    for (const t of targets.slice(1)) await curl(exportUrl(t.url, 'slow'), t.token);
+    const baselines = new Map(targets.map((t) => [t, t.pid ? procStat(t.pid) : undefined]));
+    for (let round = 0; round < rounds; round += 1) {
+      for (let i = 0; i < targets.length; i += 1) {
+        const t = targets[(i + round) % targets.length] as Target;
+        const before = t.pid ? procStat(t.pid).cpuS : 0;
+        const d = await curl(exportUrl(t.url, 'fast'), t.token);
+        if (t.pid) t.fastCpu.push((procStat(t.pid).cpuS - before) / (d.bytes / (1024 * MiB)));
+        t.fast.push(rate(d));
+        if (t.pid === undefined) reference.fast = d.sha256;
+        else t.match &&= d.sha256 === reference.fast;
       }
     }
+    const gateway = targets.find((t) => t.name.startsWith('gateway'));
+    for (const t of targets) {
+      const before = t.pid ? procStat(t.pid).cpuS : 0;
+      const slow = await curl(exportUrl(t.url, 'slow'), t.token, SLOW_RATE);
+      const baseline = baselines.get(t);
+      if (t.pid === undefined || baseline === undefined) {
+        lines.push(`| ${t.name} | ${median(t.fast).toFixed(0)} | | – | ${rate(slow).toFixed(1)} | – | – | – | reference |`);
+        continue;
+      }
+      const slowCpu = (procStat(t.pid).cpuS - before) / (slow.bytes / (1024 * MiB));
+      t.match &&= slow.sha256 === reference.slow;
+      const end = procStat(t.pid);
+      const ratio = gateway && t !== gateway ? median(t.fast.map((r, i) => (gateway.fast[i] as number) / r)).toFixed(2) : '';
+      lines.push(
+        `| ${t.name} | ${median(t.fast).toFixed(0)} | ${ratio} | ${median(t.fastCpu).toFixed(2)} | ${rate(slow).toFixed(1)} | ${slowCpu.toFixed(2)} | ` +
+          `${(baseline.rssBytes / MiB).toFixed(0)} MiB | ${((end.peakBytes - baseline.peakBytes) / MiB).toFixed(1)} MiB | ${t.match ? 'yes' : '**no**'} |`,
+      );
+    }
   } finally {
+    for (const proxy of proxies) await proxy.stop();
     await tenant.close();
     await issuer.close();
   }
