@@ -83,39 +83,36 @@ const HISTORY = `
 | the run-report answer gathered by an undici \`dispatch()\` handler instead of \`request()\`, which wraps every answer in a \`Readable\` and an async resource only for the body to be gathered into one buffer again | paired runs, both builds up at once and loaded in turns (8 rounds of 3 s): 229 → 208 µs median, lower in 7 of 8 rounds |
 | the budget window's units in use kept in an array ledger instead of a \`Map\`; the wait estimate skips its full scan while the window has room. Deleting from the front of a \`Map\` leaves holes that each new iteration walks past again: a CPU profile at half saturation showed 13–14 ms of one 100 ms window in \`purge\` and \`takeNow\` | removes a cost that grew with the call rate; too small to see in the per-call median |
 | tried: the log destination in sonic-boom's buffer mode, or lines joined once per event-loop turn (sonic-boom re-measures its whole pending string on every line) | micro-benchmark of an access line on core 1: 8.1–8.5 µs per line as shipped, 6.5–6.7 in buffer mode, 7.0 joined, 3.9 with a destination that does nothing. In the gateway: no difference within noise (181 against 203 µs in a paired run); not adopted |
+| method: every thread of the bench process pinned to core 0 (\`taskset -a\`). Before, only its main thread was, and its GC helpers ran on the proxy's core whenever the tenant and the load generator collected garbage | the gateway's added p99 at half saturation went from 22.6 ms to 4.6 ms in the next run (reply-from: 6.4 → 2.9 ms; http-proxy-middleware: 5.8 → 1.7 ms). Much of the tail this report chased was the bench's own |
+| method: the CSV fast rounds taken in turns across all targets, with the MiB/s ratio per round | – |
 | the whole access line measured: \`LOG_LEVEL=warn\` (no access line) against \`info\`, paired | 198 → 180 µs: the access line costs about 18 µs per call |
 
-Still open: tail latency.
+Tail latency, as it stands.
 
-- Young-generation GC is no longer the cause. Before the \`dispatch()\` change, with
+- With every bench thread on core 0, the added p99 at half saturation is 4.6 and 7.7 ms in the
+  last two runs, against 2.9 and 6.2 ms for reply-from and 1.7 and 7.2 ms for
+  http-proxy-middleware. The 2 ms goal is missed, and at this level the figure moves by a few
+  milliseconds between runs for every target (nginx measured −0.7 ms added in one run: the
+  direct baseline's own p99 is 2–3 ms).
+- Young-generation GC is no longer a cause. Before the \`dispatch()\` change, with
   \`--trace-gc-nvp\` at 2000 req/s, the gateway promoted about 4 MB per scavenge (about 5 KB per
   request) and each scavenge paused 17–28 ms. After it, with \`--trace-gc\` at 2800 req/s, the
   heap after each scavenge grows by 0.1–0.3 MB (40.0 → 40.3 → 40.4 → 40.5 MB) and scavenges pause
   1–3.5 ms, with no mark-compact during the measurement. The GC trace was not taken again just
   before the change, so the credit is likely rather than proven: \`request()\` made every answer
   an async resource and a \`Readable\`, and nothing else on the path changed in between.
-- The tail is still there. At 2800 req/s open loop, the gateway's p99 is 12–66 ms over rounds,
-  and a first round sometimes melts down (p99 of 235–733 ms). reply-from and
-  http-proxy-middleware, at the same rate, reach 5–8 ms after a first round of about 36 ms.
-- The delay is inside the gateway's process. Its own access lines give durations of p50 0.52 ms,
-  p99 17 ms and p99.9 43 ms, and the slow requests cluster in 100–600 ms stretches. An
-  event-loop lag monitor loaded with \`--import\` shows runs of consecutive 10–35 ms loop turns in
-  those stretches. /proc/stat shows no steal on core 1 and the core fully busy for 100–300 ms at
-  a time, against 60–70 % on average.
-- Ruled out by measurement: GC (above); logging (\`LOG_LEVEL=silent\` and the audit to
-  /dev/null: p99 12–69 ms); V8's background threads (\`--single-threaded\`: 9–48 ms);
-  deoptimisation (153 deopts in the whole run, warm-up included).
-- What the stretches are, as far as measured: at 2800 req/s the gateway's main thread uses 70 %
-  of core 1 (read per thread from /proc/<pid>/task), about 250 µs per call against 170 µs at
-  saturation, where the work batches. No other thread of any process used core 1 beyond a few
-  ticks. So "half saturation" is about 70 % busy for the gateway and under 40 % for reply-from at
-  the same rate, and bursts from the load generator (its own event loop stalls 10–17 ms at a time
-  on core 0, then catches up) queue longer in front of the gateway. At 1400 req/s the gateway's
-  p99 is 15–31 ms and reply-from's 6–36 ms: at that rate the generator's own noise dominates
-  both. The lever is the same as for throughput: less CPU per call.
-- The bench pinned only its own main thread to core 0 (\`taskset -p\` changes one thread). Its
-  GC helper threads could run on the proxy's core. It now pins every thread (\`taskset -a\`).
-  The run above predates that.
+- Before the pinning fix, the gateway's p99 at 2800 req/s was 12–66 ms over rounds, and its own
+  access lines gave p50 0.52 ms, p99 17 ms. Things measured and ruled out then: logging
+  (\`LOG_LEVEL=silent\`, audit to /dev/null: p99 12–69 ms), V8's background threads
+  (\`--single-threaded\`: 9–48 ms), the optimising compilers (\`--no-opt\`, \`--no-maglev\`: no
+  change), deoptimisation (153 deopts in a whole run, warm-up included). The main thread took
+  about 1160 involuntary context switches a second. That, and the bench process's GC helpers not
+  being pinned, pointed at the pinning.
+- What remains is load. At 2800 req/s the gateway's main thread keeps core 1 about 70 % busy
+  (read per thread from /proc/<pid>/task): about 250 µs per call, against 160–177 µs at
+  saturation, where the work batches. reply-from is under 40 % busy at the same rate, so the
+  load generator's bursts queue for less time in front of it. Less CPU per call is the lever for
+  the tail as for throughput.
 - At one connection, wrk and a sequential undici client disagree on the gateway's p99 (11 ms
   against 2.5–3.8 ms in an earlier run). The report keeps wrk's figure.
 - A larger young generation (\`--max-semi-space-size=32\`) halved the p99 at one connection in
