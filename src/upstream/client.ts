@@ -115,7 +115,7 @@ export function createUpstreamClient(deps: {
     }
   }
 
-  /** One HTTP exchange through the admission queue and the budget, until the response headers. */
+  /** One HTTP exchange through the admission queue and the budget: until the headers when streamed, the whole answer when buffered. */
   async function exchange<B>(mode: BodyMode<B>, call: UpstreamCall, token: string): Promise<Exchanged<B> | { error: unknown }> {
     const permit = await admit(call);
     call.tally.attempts += 1;
