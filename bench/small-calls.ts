@@ -5,7 +5,7 @@
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
-import { median, procStat } from './support.ts';
+import { inTurns, median, perRoundRatio, procStat } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 
@@ -39,12 +39,7 @@ interface Target {
   half: OpenLoopResult[];
 }
 
-/**
- * Every target runs at once (the proxies idle on core 1 until their turn) and the rounds go round
- * all of them, in a rotating order. This machine's speed drifts by up to 2× over minutes; measured
- * one after another, a target's figure says as much about when it ran as about the target. Taken
- * in turns, each round compares them under the same conditions, and the ratios are per round.
- */
+/** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<string> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
@@ -72,12 +67,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     const load = (t: Target, connections: number, s: number) => wrk(t.url, { connections, seconds: s, method: 'POST', authorization: t.authorization });
     // Warm-up: JIT, pools and the young generation settle before anything counts.
     for (const t of targets) await load(t, 32, 3);
-    const inTurns = async (measure: (t: Target) => Promise<void>) => {
-      for (let round = 0; round < rounds; round += 1) {
-        for (let i = 0; i < targets.length; i += 1) await measure(targets[(i + round) % targets.length] as Target);
-      }
-    };
-    await inTurns(async (t) => {
+    await inTurns(targets, rounds, async (t) => {
       t.latency.push(await load(t, 1, seconds));
       const before = t.pid ? procStat(t.pid).cpuS : 0;
       const result = await load(t, 32, seconds);
@@ -86,18 +76,18 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     });
     // Half saturation is half the gateway's own median rate, offered identically to every target;
     // each gets a 2 s warm-up at that rate (it opens the load generator's 256 connections) first.
+    const rates = (target: Target) => target.saturated.map((r) => r.requestsPerS);
     const gateway = targets.find((t) => t.name.startsWith('gateway'));
-    halfRate = Math.round(median((gateway ?? (targets[0] as Target)).saturated.map((r) => r.requestsPerS)) / 2);
+    halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
     const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', authorization: t.authorization });
     for (const t of targets) await openAt(t, 2);
-    await inTurns(async (t) => void t.half.push(await openAt(t, seconds)));
+    await inTurns(targets, rounds, async (t) => void t.half.push(await openAt(t, seconds)));
 
     for (const t of targets) {
-      const perRound = gateway && t !== gateway && t !== targets[0] ? t.saturated.map((r, i) => ((gateway.saturated[i] as WrkResult).requestsPerS / r.requestsPerS)) : [];
       rows.push({
         name: t.name,
-        rps: median(t.saturated.map((r) => r.requestsPerS)),
-        ratio: perRound.length ? median(perRound) : NaN,
+        rps: median(rates(t)),
+        ratio: gateway && t !== gateway && t !== targets[0] ? perRoundRatio(rates(gateway), rates(t)) : NaN,
         cpuUsPerRequest: t.cpu.length ? median(t.cpu) : NaN,
         p50Ms: median(t.latency.map((r) => r.p50Ms)),
         p99Ms: median(t.latency.map((r) => r.p99Ms)),

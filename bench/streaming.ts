@@ -7,7 +7,7 @@ import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
-import { median, MiB, procStat } from './support.ts';
+import { inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
 const SLOW_BLOCKS = bulkBlocksFor(128 * MiB);
@@ -85,17 +85,14 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
     const reference = { fast: '', slow: (await curl(exportUrl(tenant.origin, 'slow'), upstreamToken)).sha256 };
     for (const t of targets.slice(1)) await curl(exportUrl(t.url, 'slow'), t.token);
     const baselines = new Map(targets.map((t) => [t, t.pid ? procStat(t.pid) : undefined]));
-    for (let round = 0; round < rounds; round += 1) {
-      for (let i = 0; i < targets.length; i += 1) {
-        const t = targets[(i + round) % targets.length] as Target;
-        const before = t.pid ? procStat(t.pid).cpuS : 0;
-        const d = await curl(exportUrl(t.url, 'fast'), t.token);
-        if (t.pid) t.fastCpu.push((procStat(t.pid).cpuS - before) / (d.bytes / (1024 * MiB)));
-        t.fast.push(rate(d));
-        if (t.pid === undefined) reference.fast = d.sha256;
-        else t.match &&= d.sha256 === reference.fast;
-      }
-    }
+    await inTurns(targets, rounds, async (t) => {
+      const before = t.pid ? procStat(t.pid).cpuS : 0;
+      const d = await curl(exportUrl(t.url, 'fast'), t.token);
+      if (t.pid) t.fastCpu.push((procStat(t.pid).cpuS - before) / (d.bytes / (1024 * MiB)));
+      t.fast.push(rate(d));
+      if (t.pid === undefined) reference.fast = d.sha256;
+      else t.match &&= d.sha256 === reference.fast;
+    });
     const gateway = targets.find((t) => t.name.startsWith('gateway'));
     for (const t of targets) {
       const before = t.pid ? procStat(t.pid).cpuS : 0;
@@ -108,7 +105,7 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
       const slowCpu = (procStat(t.pid).cpuS - before) / (slow.bytes / (1024 * MiB));
       t.match &&= slow.sha256 === reference.slow;
       const end = procStat(t.pid);
-      const ratio = gateway && t !== gateway ? median(t.fast.map((r, i) => (gateway.fast[i] as number) / r)).toFixed(2) : '';
+      const ratio = gateway && t !== gateway ? perRoundRatio(gateway.fast, t.fast).toFixed(2) : '';
       lines.push(
         `| ${t.name} | ${median(t.fast).toFixed(0)} | ${ratio} | ${median(t.fastCpu).toFixed(2)} | ${rate(slow).toFixed(1)} | ${slowCpu.toFixed(2)} | ` +
           `${(baseline.rssBytes / MiB).toFixed(0)} MiB | ${((end.peakBytes - baseline.peakBytes) / MiB).toFixed(1)} MiB | ${t.match ? 'yes' : '**no**'} |`,

@@ -20,6 +20,20 @@ export function procStat(pid: number): { cpuS: number; rssBytes: number; peakByt
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
+/**
+ * Measures every target once per round, starting each round one target later. This machine's
+ * speed drifts by up to 2× over minutes: targets taken in turns meet the same conditions in each
+ * round, which targets measured one after another do not.
+ */
+export async function inTurns<T>(targets: T[], rounds: number, measure: (target: T) => Promise<void>): Promise<void> {
+  for (let round = 0; round < rounds; round += 1) {
+    for (let i = 0; i < targets.length; i += 1) await measure(targets[(i + round) % targets.length] as T);
+  }
+}
+
+/** The median of ours[i] / theirs[i]: a ratio within each round, where both met the same conditions. */
+export const perRoundRatio = (ours: number[], theirs: number[]) => median(theirs.map((value, i) => (ours[i] as number) / value));
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
