@@ -2,7 +2,6 @@
 // docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S
 // (default 30) shorten or lengthen it. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { bottleneckWindowCheck } from './bottleneck-window.ts';
@@ -10,31 +9,22 @@ import { OVERLOAD_HEADER, overloadScenario } from './overload.ts';
 import { smallCallsScenario } from './small-calls.ts';
 import { streamingScenario } from './streaming.ts';
 import { pinSelf } from './support.ts';
+import { ensureSystemNeeds, type SystemNeed } from '../test/support/debian-packages.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const smallS = Number(process.env.BENCH_SMALL_S ?? 5);
 const overloadS = Number(process.env.BENCH_OVERLOAD_S ?? 30);
 
-const DEBIAN_PACKAGES: Record<string, string> = { curl: 'curl', wrk: 'wrk', 'redis-server': 'redis-server', taskset: 'util-linux', nginx: 'nginx-light' };
-
-const missingTools = () => Object.keys(DEBIAN_PACKAGES).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-
-/** Installs the load generator and peers from Debian's packages when missing (as .ci/run does). */
-function ensureTools(): void {
-  const missing = missingTools();
-  if (missing.length === 0) return;
-  const packages = missing.map((tool) => DEBIAN_PACKAGES[tool] as string);
-  console.error(`npm run bench: installing ${packages.join(' ')}`);
-  spawnSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages.join(' ')}`], { stdio: 'inherit' });
-  const still = missingTools().filter((tool) => tool !== 'nginx');
-  if (still.length > 0) {
-    console.error(`npm run bench needs ${still.join(', ')} (Debian: apt-get install ${still.map((t) => DEBIAN_PACKAGES[t]).join(' ')})`);
-    process.exit(1);
-  }
-}
+const BENCH_NEEDS: readonly SystemNeed[] = [
+  { command: 'curl', debianPackage: 'curl', neededFor: 'the CSV downloads' },
+  { command: 'wrk', debianPackage: 'wrk', neededFor: 'the small-call load' },
+  { command: 'redis-server', debianPackage: 'redis-server', neededFor: 'the shared-budget check' },
+  { command: 'taskset', debianPackage: 'util-linux', neededFor: 'pinning each process to its core' },
+  { command: 'nginx', debianPackage: 'nginx-light', neededFor: 'the nginx peer', optional: true },
+];
 
 async function main(): Promise<void> {
-  ensureTools();
+  ensureSystemNeeds('npm run bench', BENCH_NEEDS);
   const pinned = pinSelf();
   const report = [
     '# Benchmarks',

@@ -1,5 +1,5 @@
 // A real redis-server on a free loopback port, started and stopped by the test that needs it.
-// .ci/run installs redis-server from Debian's packages when it is missing.
+// npm test installs redis-server first when it is missing (test/preflight.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -28,7 +28,7 @@ async function launch(port: number): Promise<ChildProcess> {
   });
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    child.once('error', (error) => reject(new Error(`redis-server could not start (is it installed? .ci/run installs it): ${error.message}`)));
+    child.once('error', (error) => reject(new Error(`redis-server could not start (is it installed? npm test installs it: test/preflight.ts): ${error.message}`)));
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('Ready to accept connections')) resolve();

@@ -1,0 +1,8 @@
+// Runs before the test files (npm test): makes sure the real servers they start are installed.
+import { ensureSystemNeeds, type SystemNeed } from './support/debian-packages.ts';
+
+const TEST_NEEDS: readonly SystemNeed[] = [
+  { command: 'redis-server', debianPackage: 'redis-server', neededFor: 'the replica and shared-budget tests' },
+];
+
+ensureSystemNeeds('npm test', TEST_NEEDS);
