@@ -88,9 +88,9 @@ describe('slow and hostile clients', () => {
     assert.match(bodyOf(client.received()).trackingId, /^[0-9a-f]{32}$/);
   });
 
-  for (const [name, headers] of [
-    ['declares a body over the limit', { 'content-length': '2048' }],
-    ['sends a chunked body', { 'transfer-encoding': 'chunked' }],
+  for (const [name, headers, sent] of [
+    ['declares a body over the limit', { 'content-length': '2048' }, 64],
+    ['sends a chunked body over the limit', { 'transfer-encoding': 'chunked' }, 2048],
   ] as const) {
     it(`When a request ${name}, then 413 before anything goes upstream, and the connection closes`, async () => {
       const before = h.tenant.requests.length;
@@ -102,12 +102,34 @@ describe('slow and hostile clients', () => {
         });
         req.on('error', reject);
         // Only the start of the body: the gateway must answer without waiting for the rest.
-        req.write('x'.repeat(64));
+        req.write('x'.repeat(sent));
       });
       assert.equal(response.status, 413);
       assert.equal(response.connection, 'close');
       assert.equal((JSON.parse(response.body) as { detailCode: string }).detailCode, '413 Content Too Large');
       assert.equal(h.tenant.requests.length, before);
+    });
+  }
+
+  // What several HTTP clients send for a POST without a body: framing must not decide, size does.
+  for (const [name, framing] of [
+    ['an empty chunked body', 'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['a small chunked body', 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\n{}\n\r\n0\r\n\r\n'],
+    ['Content-Length: 0', 'Content-Length: 0\r\n\r\n'],
+    ['Content-Length: 0 and a form Content-Type', 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n'],
+  ] as const) {
+    it(`When a report start comes with ${name}, then it is served and the connection stays usable`, async () => {
+      const before = h.tenant.requests.length;
+      const client = rawClient(h.url);
+      const post = `POST ${runReportPath()} HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${caller}\r\n${framing}`;
+      client.socket.write(post);
+      await eventually(() => /\r\n\r\n\{\}/.test(client.received()), 'the first answer');
+      assert.match(client.received(), /^HTTP\/1\.1 202 /);
+      client.socket.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+      await eventually(() => client.received().includes('"status"'), 'an answer to a second request on the same connection');
+      assert.equal(client.closed(), false);
+      client.socket.destroy();
+      assert.equal(h.tenant.requests.length, before + 1);
     });
   }
 

@@ -2,19 +2,48 @@ import type { NextFunction, Request, Response } from 'express';
 import { GatewayError } from '../errors.ts';
 
 /**
- * The routes take no body, so none is read: a request that declares more than maxBytes, or a
- * chunked one of unknown size, is refused before any work. The connection is then closed, because
- * the unread body would otherwise have to be drained to reach the next request on it.
+ * The routes take no body, but clients send empty or tiny ones (an empty chunked POST is common),
+ * so a body is judged by its real size, not its framing. One that declares more than maxBytes is
+ * refused before any work; a chunked one is read up to maxBytes and thrown away, or refused as soon
+ * as it passes that. A refusal closes the connection: the unread rest of the body would otherwise
+ * have to be drained to reach the next request on it.
  */
 export function refuseBodies(maxBytes: number) {
+  const tooLarge = (res: Response) => {
+    res.setHeader('connection', 'close');
+    return new GatewayError('ERR_BODY_TOO_LARGE', `These routes take no request body (at most ${maxBytes} bytes are tolerated).`);
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
     const declared = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (chunked || (declared !== undefined && Number(declared) > maxBytes)) {
-      res.setHeader('connection', 'close');
-      next(new GatewayError('ERR_BODY_TOO_LARGE', `These routes take no request body (at most ${maxBytes} bytes are tolerated).`));
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      next(tooLarge(res));
       return;
     }
-    next();
+    if (req.headers['transfer-encoding'] === undefined || req.complete) {
+      next();
+      return;
+    }
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return;
+      done();
+      req.pause();
+      next(tooLarge(res));
+    };
+    const onEnd = () => {
+      done();
+      next();
+    };
+    // An aborted upload: the caller is gone and the access log records it; nothing to answer.
+    const onClose = () => done();
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
   };
 }
