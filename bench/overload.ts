@@ -1,6 +1,7 @@
 // Offered load a multiple of the upstream budget (SailPoint's 100 per 10 s), open loop: one caller
 // floods, one light caller asks once a second. Reports the share of the budget used, upstream 429s,
 // how fast over-budget calls are refused, the light caller's success rate and the gateway's memory.
+// A one-shot burst is measured the same way, against what the budget hands out within the queue wait.
 import { Agent } from 'undici';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
@@ -11,6 +12,8 @@ const LIMIT = 100;
 const WINDOW_MS = 10_000;
 const BURST = 10;
 const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
+// UPSTREAM_QUEUE_WAIT_MS's default, which the bench's gateway keeps.
+const QUEUE_WAIT_MS = 5000;
 
 interface Outcome {
   caller: 'flood' | 'light';
@@ -18,7 +21,16 @@ interface Outcome {
   latencyMs: number;
 }
 
-export async function overloadScenario(multiple: number, seconds: number): Promise<string> {
+interface Rig {
+  tenant: Awaited<ReturnType<typeof startTenant>>;
+  gatewayPid: number;
+  outcomes: Outcome[];
+  send(caller: Outcome['caller']): void;
+  settled(): Promise<void>;
+}
+
+/** Tenant, issuer and gateway with the overload budget, and an open-loop sender for two callers. */
+async function withRig<T>(use: (rig: Rig) => Promise<T>): Promise<T> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], tokenLifetimeS: 43_200, rateLimit: { limit: LIMIT, windowMs: WINDOW_MS } });
   const issuer = await startDevIssuer();
   const upstream = await upstreamFor(tenant, issuer, {
@@ -29,7 +41,7 @@ export async function overloadScenario(multiple: number, seconds: number): Promi
     flood: `Bearer ${await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
     light: `Bearer ${await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
   };
-  const agent = new Agent({ connections: 512 });
+  const agent = new Agent({ connections: 1024 });
   const url = new URL(`${gateway.url}/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`);
   const outcomes: Outcome[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -50,7 +62,36 @@ export async function overloadScenario(multiple: number, seconds: number): Promi
   };
 
   try {
-    const before = procStat(gateway.pid);
+    return await use({ tenant, gatewayPid: gateway.pid, outcomes, send, settled: async () => void (await Promise.all(inFlight)) });
+  } finally {
+    await agent.close();
+    await gateway.stop();
+    await tenant.close();
+    await issuer.close();
+  }
+}
+
+/** One table row: what was offered, what was served and refused, and what the budget allowed. */
+function row(label: string, rig: Rig, upstreamCalls: number, possible: number, rss: string): string {
+  const { outcomes, tenant } = rig;
+  const shedLatencies = outcomes.filter((o) => o.status === 429).map((o) => o.latencyMs);
+  const light = outcomes.filter((o) => o.caller === 'light');
+  const lightOk = light.filter((o) => o.status === 202).length;
+  const served = outcomes.filter((o) => o.status === 202).length;
+  const refused = shedLatencies.length;
+  const other = outcomes.length - served - refused;
+  return (
+    `| ${label} | ${outcomes.length} | ${served} | ${refused} | ${((upstreamCalls / possible) * 100).toFixed(1)} % (${upstreamCalls}/${possible}) | ${tenant.rateLimited} | ` +
+    `${percentile(shedLatencies, 50).toFixed(1)} / ${percentile(shedLatencies, 99).toFixed(1)} ms | ${lightOk}/${light.length} | ${other} | ${rss} |`
+  );
+}
+
+/** The most any interval of this length may hold: the window's limit, and the pacing's burst plus one unit per interval. */
+const possibleIn = (ms: number) => Math.min(LIMIT * Math.ceil(ms / WINDOW_MS), BURST + Math.floor((ms * LIMIT) / WINDOW_MS));
+
+export function overloadScenario(multiple: number, seconds: number): Promise<string> {
+  return withRig(async (rig) => {
+    const before = procStat(rig.gatewayPid);
     const offeredPerSecond = (LIMIT / (WINDOW_MS / 1000)) * multiple;
     const startedAt = performance.now();
     let sent = 0;
@@ -66,39 +107,43 @@ export async function overloadScenario(multiple: number, seconds: number): Promi
           resolve();
           return;
         }
-        for (; lightSent < Math.floor(elapsedS) + 1; lightSent += 1, sent += 1) send('light');
-        for (; sent < Math.floor(elapsedS * offeredPerSecond); sent += 1) send('flood');
+        for (; lightSent < Math.floor(elapsedS) + 1; lightSent += 1, sent += 1) rig.send('light');
+        for (; sent < Math.floor(elapsedS * offeredPerSecond); sent += 1) rig.send('flood');
         const half = elapsedS < seconds / 2 ? 0 : 1;
-        peakRss[half] = Math.max(peakRss[half] as number, procStat(gateway.pid).rssBytes);
-        if (process.env.BENCH_TRACE_RSS && Math.floor(elapsedS * 100) % 500 === 0) console.error(`t=${elapsedS.toFixed(0)}s rss=${(procStat(gateway.pid).rssBytes / MiB).toFixed(0)} MiB`);
+        peakRss[half] = Math.max(peakRss[half] as number, procStat(rig.gatewayPid).rssBytes);
+        if (process.env.BENCH_TRACE_RSS && Math.floor(elapsedS * 100) % 500 === 0) console.error(`t=${elapsedS.toFixed(0)}s rss=${(procStat(rig.gatewayPid).rssBytes / MiB).toFixed(0)} MiB`);
       }, 10);
     });
-    await Promise.all(inFlight);
+    await rig.settled();
     // Budget used while the load was offered: calls that reached the tenant in that interval,
-    // against the most any interval of that length may hold (limit × windows it spans).
-    const upstreamCalls = tenant.requests.filter((r) => r.atMs >= startedAt && r.atMs < startedAt + seconds * 1000).length;
-    // The most any interval of that length may hold: the window's limit, and the pacing's burst
-    // plus one unit per interval.
-    const possible = Math.min(LIMIT * Math.ceil((seconds * 1000) / WINDOW_MS), BURST + Math.floor((seconds * 1000 * LIMIT) / WINDOW_MS));
-    const shedLatencies = outcomes.filter((o) => o.status === 429).map((o) => o.latencyMs);
-    const light = outcomes.filter((o) => o.caller === 'light');
-    const lightOk = light.filter((o) => o.status === 202).length;
-    const served = outcomes.filter((o) => o.status === 202).length;
-    const other = outcomes.filter((o) => o.status !== 202 && o.status !== 429).length;
-    return [
-      `| ${multiple}× budget, ${seconds} s | ${outcomes.length} | ${served} | ${((upstreamCalls / possible) * 100).toFixed(1)} % (${upstreamCalls}/${possible}) | ${tenant.rateLimited} | ` +
-        `${percentile(shedLatencies, 50).toFixed(1)} / ${percentile(shedLatencies, 99).toFixed(1)} ms | ${lightOk}/${light.length} | ${other} | ` +
-        `${(before.rssBytes / MiB).toFixed(0)} → ${((peakRss[0] as number) / MiB).toFixed(0)} → ${((peakRss[1] as number) / MiB).toFixed(0)} MiB |`,
-    ].join('\n');
-  } finally {
-    await agent.close();
-    await gateway.stop();
-    await tenant.close();
-    await issuer.close();
-  }
+    // against the most any interval of that length may hold.
+    const upstreamCalls = rig.tenant.requests.filter((r) => r.atMs >= startedAt && r.atMs < startedAt + seconds * 1000).length;
+    const rss = `${(before.rssBytes / MiB).toFixed(0)} → ${((peakRss[0] as number) / MiB).toFixed(0)} → ${((peakRss[1] as number) / MiB).toFixed(0)} MiB`;
+    return row(`${multiple}× budget, ${seconds} s`, rig, upstreamCalls, possibleIn(seconds * 1000), rss);
+  });
+}
+
+/**
+ * A one-shot burst: `multiple` × the limit sent at once by one caller, and a light caller once,
+ * halfway through the queue wait. Nothing waits longer than the queue wait, so the budget it can
+ * use is what the window hands out in that time, counted by the tenant.
+ */
+export function burstScenario(multiple: number): Promise<string> {
+  return withRig(async (rig) => {
+    const before = procStat(rig.gatewayPid);
+    const startedAt = performance.now();
+    for (let i = 0; i < multiple * LIMIT; i += 1) rig.send('flood');
+    await new Promise((resolve) => setTimeout(resolve, QUEUE_WAIT_MS / 2));
+    rig.send('light');
+    const peak = procStat(rig.gatewayPid).rssBytes;
+    await rig.settled();
+    const upstreamCalls = rig.tenant.requests.filter((r) => r.atMs >= startedAt).length;
+    const rss = `${(before.rssBytes / MiB).toFixed(0)} → ${(Math.max(peak, procStat(rig.gatewayPid).rssBytes) / MiB).toFixed(0)} MiB`;
+    return row(`one-shot burst of ${multiple}× the limit (${multiple * LIMIT} calls at once)`, rig, upstreamCalls, possibleIn(QUEUE_WAIT_MS), rss);
+  });
 }
 
 export const OVERLOAD_HEADER = [
-  '| offered load | calls | served (202) | budget used | upstream 429s | time to refuse p50 / p99 | light caller served | other errors | gateway RSS: start → peak 1st half → peak 2nd half |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| offered load | calls | served (202) | refused (429) | budget used | upstream 429s | time to refuse p50 / p99 | light caller served | other errors | gateway RSS: start → peak (1st half → 2nd half) |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ].join('\n');

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { bottleneckWindowCheck } from './bottleneck-window.ts';
-import { OVERLOAD_HEADER, overloadScenario } from './overload.ts';
+import { burstScenario, OVERLOAD_HEADER, overloadScenario } from './overload.ts';
 import { smallCallsScenario } from './small-calls.ts';
 import { streamingScenario } from './streaming.ts';
 import { pinSelf } from './support.ts';
@@ -38,11 +38,12 @@ async function main(): Promise<void> {
     '',
     await streamingScenario(rounds),
     '',
-    '### Overload: one caller floods, one light caller asks once a second (budget 100 per 10 s, bursts of 10)',
+    '### Overload: one caller floods, one light caller asks once a second; then a one-shot burst (budget 100 per 10 s, bursts of 10)',
     '',
     OVERLOAD_HEADER,
     await overloadScenario(5, overloadS),
     await overloadScenario(10, Math.max(5, Math.round(overloadS / 2))),
+    await burstScenario(6),
     '',
     '### Why the shared budget is not bottleneck clustering',
     '',

@@ -26,6 +26,7 @@ describe('the sliding-window arithmetic', () => {
     assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 1), 100);
     assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 3), 300);
     assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 4), 1100);
+    assert.equal(waitForUnits([500], 3, 1000, 0, 4), 1000, 'a unit free now, taken now, frees a window from now');
   });
 
   it('a unit settles windowMs after the answer, not after the take', async () => {
@@ -205,6 +206,38 @@ describe('traffic control through the gateway', () => {
       }
       // Most refusals came before the first window even freed: they did not wait to be refused.
       assert.ok(arrivalsAtRefusal.filter((n) => n <= 5).length >= 30);
+      assert.equal(h.tenant.rateLimited, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When one caller sends a one-shot burst of 6x the limit, then the budget it could use within the queue wait is used, and a light caller arriving mid-burst is served', async () => {
+    const limit = 20;
+    const windowMs = 2000;
+    const queueWaitMs = 5000; // UPSTREAM_QUEUE_WAIT_MS's default; every other setting at its default too
+    const h = await startHarness({
+      env: { UPSTREAM_RATE_LIMIT: String(limit), UPSTREAM_RATE_WINDOW_MS: String(windowMs) },
+      tenant: { rateLimit: { limit, windowMs } },
+    });
+    try {
+      const burster = `Bearer ${await h.token({ sub: 'burster', roles: ['CERT_ADMIN'] })}`;
+      const light = `Bearer ${await h.token({ sub: 'light', roles: ['CERT_ADMIN'] })}`;
+      // .then() sends it now: a supertest request goes out only when awaited.
+      const burst = Array.from({ length: 6 * limit }, () => request(h.url).post(runReportPath()).set('Authorization', burster).then((r) => r));
+      await eventually(() => h.tenant.requests.length >= 30, 'the burst is half served');
+      const lightCall = await request(h.url).post(runReportPath()).set('Authorization', light);
+      const results = await Promise.all(burst);
+      assert.equal(lightCall.status, 202, 'the light caller is served within its wait limit');
+      const served = results.filter((r) => r.status === 202).length;
+      assert.equal(served + results.filter((r) => r.status === 429).length, results.length);
+      // A sliding window lets at most `limit` calls into any windowMs, so within the queue wait the
+      // budget can hand out limit x ceil(queueWaitMs / windowMs) units: 60 here. The tenant counts
+      // what it received: the burst's calls plus the light caller's.
+      const capacity = limit * Math.ceil(queueWaitMs / windowMs);
+      const used = h.tenant.requests.filter((r) => r.method === 'POST').length;
+      assert.equal(used, served + 1);
+      assert.ok(used >= 0.9 * capacity, `${used} of ${capacity} units used (${served} of the burst served)`);
       assert.equal(h.tenant.rateLimited, 0);
     } finally {
       await h.close();

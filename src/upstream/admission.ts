@@ -78,15 +78,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }
 
   /**
-   * How long a new call would wait. A call that would wait at all is judged as if one more
-   * caller were here: round-robin lets a newcomer go ahead of calls already queued, and a call
-   * admitted now should still be served within its wait limit when that happens.
+   * How long a new call would wait, honestly: its round-robin position against the budget as it
+   * stands. Fairness is kept by how the queue is served (a newcomer may go ahead of calls already
+   * queued, which shedHopeless then refuses if they can no longer make it), never by refusing in
+   * advance calls the budget could serve.
    */
   function admissionEstimateMs(callClass: CallClass, caller: string): number {
-    const own = queuedOf(callClass, caller) + 1;
-    const position = positionOf(callClass, caller, own);
-    const estimateMs = options.store.estimateWaitMs(position);
-    return estimateMs === 0 ? 0 : options.store.estimateWaitMs(position + own);
+    return options.store.estimateWaitMs(positionOf(callClass, caller, queuedOf(callClass, caller) + 1));
   }
 
   /** Refuses queued calls that can no longer be served in time, as soon as that is known. */

@@ -54,17 +54,17 @@ export interface WindowOptions {
 
 /**
  * Free-at times of used units → how long until `unitsAhead` more units are free, assuming each
- * unit is reused as soon as it frees and the reuse frees windowMs later.
+ * unit is reused as soon as it frees and the reuse frees windowMs later. A unit free now and taken
+ * now frees a window from now, like any other.
  */
 export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number, nowMs: number, unitsAhead: number): number {
   const available = limit - freeAtMs.length;
   if (unitsAhead <= available) return 0;
-  const sorted = [...freeAtMs].sort((a, b) => a - b);
   const needed = unitsAhead - available;
   const rounds = Math.floor((needed - 1) / limit);
   const index = (needed - 1) % limit;
-  const base = index < sorted.length ? (sorted[index] as number) : nowMs;
-  return Math.max(0, base - nowMs + rounds * windowMs);
+  const freeAt = [...freeAtMs, ...Array.from({ length: Math.max(0, available) }, () => nowMs + windowMs)].sort((a, b) => a - b);
+  return Math.max(0, (freeAt[index] as number) - nowMs + rounds * windowMs);
 }
 
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
