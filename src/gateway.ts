@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
+import type { Dispatcher } from 'undici';
 import { createApp } from './app.ts';
 import { createAuditSink } from './audit/sink.ts';
 import { createLiveStreams } from './http/live-streams.ts';
@@ -16,7 +17,7 @@ import { createRedisClient } from './redis.ts';
 import { createRedisWindow } from './upstream/budget/redis-window.ts';
 import { createLocalWindow } from './upstream/budget/window.ts';
 import { createUpstreamClient } from './upstream/client.ts';
-import { createDispatcher } from './upstream/dispatcher.ts';
+import { createDispatcher, fetchThrough } from './upstream/dispatcher.ts';
 import { createTokenProvider } from './upstream/token-provider.ts';
 
 export interface Gateway {
@@ -32,7 +33,7 @@ export interface Gateway {
 
 const USER_AGENT = 'sailpoint-bff-gateway/0.1';
 
-function keySourceFor(targets: Targets, config: Config, logger: Logger): KeySource {
+function keySourceFor(targets: Targets, config: Config, logger: Logger, dispatcher: Dispatcher): KeySource {
   const spec = targets.callers.keys;
   if (spec.kind === 'static') return staticKeySource(parseStaticKey(spec.material));
   return jwksKeySource({
@@ -41,6 +42,7 @@ function keySourceFor(targets: Targets, config: Config, logger: Logger): KeySour
     maxAgeMs: config.auth.jwksMaxAgeMs,
     timeoutMs: config.auth.jwksTimeoutMs,
     logger: logger.child({ component: 'jwks' }),
+    fetch: fetchThrough(dispatcher),
   });
 }
 
@@ -79,7 +81,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     // Frees in other replicas are not announced: look again this often while calls wait.
     pollMs: redisWindow ? 50 : undefined,
   });
-  const keys = keySourceFor(targets, config, logger);
+  const keys = keySourceFor(targets, config, logger, dispatcher);
   const verifier = createCallerVerifier({
     keys,
     issuer: targets.callers.issuer,

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { base64url, SignJWT } from 'jose';
 import request from 'supertest';
 import { createSigningKey } from '../src/sandbox/issuer.ts';
-import { runReportPath, startHarness, type Harness } from './support/harness.ts';
+import { eventually, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 const ADMIN = { roles: ['CERT_ADMIN'] };
 
@@ -120,6 +120,62 @@ describe('caller keys over time', () => {
       const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(ADMIN)}`);
       assert.equal(response.status, 202);
       assert.equal(h.issuer.jwksRequests, fetchesBefore + 1);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When the identity provider rotates right after start-up (cool-down at its default), then the new kid is accepted on its first request', async () => {
+    const h = await startHarness();
+    try {
+      const fetchesAfterStart = h.issuer.jwksRequests;
+      const original = h.issuer.current;
+      const rotated = await h.issuer.rotate();
+      const first = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: rotated })}`);
+      assert.equal(first.status, 202, 'the start-up fetch does not hold the first new kid back');
+      assert.equal(h.issuer.jwksRequests, fetchesAfterStart + 1);
+      const old = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: original })}`);
+      assert.equal(old.status, 202);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When random kids flood in after a rotation, then at most one JWKS fetch per cool-down, and the next rotation after it is accepted at once', async () => {
+    const cooldownMs = 1500;
+    const h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: String(cooldownMs) } });
+    try {
+      const start = h.issuer.jwksRequests;
+      const rotated = await h.issuer.rotate();
+      assert.equal((await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: rotated })}`)).status, 202);
+      const other = await createSigningKey();
+      const flood = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) =>
+          request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: other, kid: `random-${i}` })}`),
+        ),
+      );
+      for (const response of flood) assertUnauthorized(response, /no key matches/);
+      assert.equal(h.issuer.jwksRequests, start + 1, 'the flood within the cool-down fetched nothing');
+      await new Promise((resolve) => setTimeout(resolve, cooldownMs + 100));
+      const second = await h.issuer.rotate();
+      assert.equal((await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: second })}`)).status, 202);
+      assert.equal(h.issuer.jwksRequests, start + 2);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When the keys were just refreshed in the background, then a newly published kid is still accepted on its first request', async () => {
+    const h = await startHarness({ env: { AUTH_JWKS_MAX_AGE_MS: '1000', AUTH_JWKS_COOLDOWN_MS: '60000' } });
+    try {
+      const start = h.issuer.jwksRequests;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.equal((await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(ADMIN)}`)).status, 202);
+      await eventually(() => h.issuer.jwksRequests === start + 1, 'the background refresh of keys past their age');
+      const rotated = await h.issuer.rotate();
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.issuer.mint(ADMIN, { key: rotated })}`);
+      assert.equal(response.status, 202);
+      assert.equal(h.issuer.jwksRequests, start + 2);
     } finally {
       await h.close();
     }

@@ -1,7 +1,10 @@
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { Config } from '../config.ts';
 
-/** The keep-alive connection pool every upstream call and token fetch goes through. */
+/**
+ * The gateway's one way out: the keep-alive pool every outbound request goes through (SailPoint's
+ * API, its token endpoint, the caller-key JWKS), so HTTPS_PROXY and NO_PROXY apply to all of them.
+ */
 export function createDispatcher(config: Pick<Config, 'upstream' | 'proxy'>): Dispatcher {
   const options: Agent.Options = {
     // One connection per call admission lets run at once, plus one for the token endpoint: a burst
@@ -18,4 +21,10 @@ export function createDispatcher(config: Pick<Config, 'upstream' | 'proxy'>): Di
     return new EnvHttpProxyAgent({ ...options, httpsProxy: config.proxy.httpsProxy, httpProxy: config.proxy.httpsProxy, noProxy: config.proxy.noProxy ?? '' });
   }
   return new Agent(options);
+}
+
+/** A fetch() for libraries that take one (jose's JWKS), going out through the same dispatcher. */
+export function fetchThrough(dispatcher: Dispatcher): typeof fetch {
+  return ((input: string | URL, init?: RequestInit) =>
+    undiciFetch(input, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as typeof fetch;
 }
