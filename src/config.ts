@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { AuditDestination } from './audit/sink.ts';
 import { parseStaticKey } from './auth/key-source.ts';
+import type { IdempotencyLimits } from './idempotency/store.ts';
 
 export const REPORT_TYPES = [
   'CAMPAIGN_COMPOSITION_REPORT',
@@ -70,7 +71,7 @@ export interface Config {
   audit: AuditDestination;
   corsOrigins: string[];
   redisUrl: string | undefined;
-  idempotencyTtlMs: number;
+  idempotency: IdempotencyLimits;
   proxy: { httpsProxy: string | undefined; noProxy: string | undefined };
   upstream: UpstreamSettings;
   auth: AuthSettings;
@@ -102,6 +103,7 @@ const DEFAULTS = {
   UPSTREAM_QUEUE_WAIT_MS: 5_000,
   REDIS_FALLBACK_PERCENT: 25,
   IDEMPOTENCY_TTL_MS: 600_000,
+  IDEMPOTENCY_MAX_KEYS_PER_CALLER: 1000,
   DRAIN_TIMEOUT_MS: 25_000,
   SERVER_HEADERS_TIMEOUT_MS: 10_000,
   SERVER_REQUEST_TIMEOUT_MS: 15_000,
@@ -316,13 +318,16 @@ export function parseConfig(env: Env): ConfigResult {
   const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
   const server = readServer(r);
   const audit = readAudit(r);
-  const idempotencyTtlMs = r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000);
+  const idempotency: IdempotencyLimits = {
+    ttlMs: r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000),
+    maxKeysPerCaller: r.int('IDEMPOTENCY_MAX_KEYS_PER_CALLER', 1, 1_000_000),
+  };
 
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return {
     ok: true,
     config: {
-      port, host, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotencyTtlMs,
+      port, host, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
     },

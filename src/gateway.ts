@@ -118,8 +118,8 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   };
 
   const idempotency = redis
-    ? redisIdempotencyStore(redis, config.idempotencyTtlMs, logger.child({ component: 'idempotency' }))
-    : memoryIdempotencyStore(config.idempotencyTtlMs);
+    ? redisIdempotencyStore(redis, config.idempotency, logger.child({ component: 'idempotency' }))
+    : memoryIdempotencyStore(config.idempotency);
   const liveStreams = createLiveStreams();
   const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams });
   return {

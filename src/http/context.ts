@@ -22,6 +22,12 @@ export interface UpstreamTally {
   queueWaitMs: number;
   /** The status of the last upstream answer; undefined when none arrived. */
   status: number | undefined;
+  /**
+   * Whether SailPoint may have acted on an attempt: false while every attempt certainly did
+   * nothing (never sent, or declined with 429 or 503). A report start that may have acted keeps
+   * its Idempotency-Key.
+   */
+  mayHaveActed: boolean;
 }
 
 /** What one request accumulates on its way through, for the access log and the audit trail. */
@@ -114,7 +120,7 @@ export function openContext(req: IncomingMessage, res: ServerResponse, logger: L
     caller: undefined,
     grant: undefined,
     egress: undefined,
-    upstream: { attempts: 0, queueWaitMs: 0, status: undefined },
+    upstream: { attempts: 0, queueWaitMs: 0, status: undefined, mayHaveActed: false },
     answeredError: undefined,
     bytes: 0,
     log: new BoundRequestLog(logger, requestId, trace.traceId),

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError } from '../errors.ts';
-import type { IdempotencyStore, StoredResult } from './store.ts';
+import type { IdempotencyStore, KeyRef, StoredResult } from './store.ts';
 
 // A printable ASCII token, as the IETF Idempotency-Key draft and Stripe use.
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -14,23 +14,40 @@ export function validIdempotencyKey(raw: string | string[] | undefined): string 
   return raw;
 }
 
-/** Only answers that describe the request are replayed; a failure worth retrying frees the key. */
-const replayable = (result: StoredResult) => result.status < 500 && result.status !== 429;
+export interface OnceRequest extends KeyRef {
+  fingerprint: string;
+  /** How long a repeat waits for a first call with the same key that is still running. */
+  waitMs: number;
+  signal: AbortSignal;
+  /** Asked once the first call is over: true only if it certainly started nothing upstream. */
+  startedNothing(): boolean;
+  /** The answer a repeat gets when the first call failed after it may have started something. */
+  replayOf(error: unknown): StoredResult;
+}
 
 /**
  * Runs `work` once per key: a repeat gets the stored result; a repeat that arrives while the first
- * is still running waits for it (up to waitMs).
+ * is still running waits for it (up to waitMs). Only a first call that certainly started nothing
+ * (never sent, refused by the gateway, declined by SailPoint with 429 or 503) frees its key; any
+ * other outcome, an unknown one included, is kept and answered again, so a retry can never start
+ * a second report.
  */
 export async function runOnce(
   store: IdempotencyStore,
-  request: { key: string; fingerprint: string; waitMs: number; signal: AbortSignal },
+  request: OnceRequest,
   work: () => Promise<StoredResult>,
 ): Promise<{ result: StoredResult; replayed: boolean }> {
+  const ref: KeyRef = { caller: request.caller, key: request.key };
   const giveUpAt = Date.now() + request.waitMs;
   for (;;) {
-    const claim = await store.claim(request.key, request.fingerprint);
+    const claim = await store.claim(ref, request.fingerprint);
     if (claim.state === 'mismatch') {
       throw new GatewayError('ERR_BAD_REQUEST', 'This Idempotency-Key was already used for a different request.');
+    }
+    if (claim.state === 'full') {
+      throw new GatewayError('ERR_RATE_LIMITED', 'Too many of your Idempotency-Keys are in use; try again when the oldest expires.', {
+        retryAfterS: claim.retryInMs / 1000,
+      });
     }
     if (claim.state === 'done') return { result: claim.result, replayed: true };
     if (claim.state === 'new') {
@@ -38,11 +55,12 @@ export async function runOnce(
       try {
         result = await work();
       } catch (error) {
-        await store.abandon(request.key);
+        if (request.startedNothing()) await store.abandon(ref);
+        else await store.complete(ref, request.replayOf(error));
         throw error;
       }
-      if (replayable(result)) await store.complete(request.key, result);
-      else await store.abandon(request.key);
+      if (request.startedNothing()) await store.abandon(ref);
+      else await store.complete(ref, result);
       return { result, replayed: false };
     }
     if (Date.now() >= giveUpAt) {

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { IdempotencyStore } from '../idempotency/store.ts';
 import { runOnce, validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import type { AuditTrail } from '../audit/trail.ts';
+import { errorReply, GatewayError } from '../errors.ts';
 import { contextOf, type Egress } from '../http/context.ts';
+import type { StoredResult } from '../idempotency/store.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import { onBehalfOf } from './on-behalf-of.ts';
 import { validId, validReportType } from './params.ts';
@@ -22,6 +23,23 @@ export interface CampaignReportDeps {
   /** How long a repeat waits for a first call with the same key that is still running. */
   idempotencyWaitMs: number;
   audit: AuditTrail;
+}
+
+/**
+ * What a repeat of a report start gets when the first call failed after it may have reached
+ * SailPoint: the same error answer, or, when its caller left before any answer, a 502 saying the
+ * outcome is unknown. Never a second report.
+ */
+function replayOfFailure(error: unknown, requestId: string): StoredResult {
+  const failure =
+    error instanceof GatewayError
+      ? error
+      : new GatewayError(
+          'ERR_UPSTREAM_FAILED',
+          'The first request with this Idempotency-Key reached SailPoint, but its caller left before the answer; whether the report started is unknown. Check the campaign\'s reports before starting another.',
+        );
+  const reply = errorReply(failure, requestId);
+  return { status: reply.status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(reply.body) };
 }
 
 export function campaignReportRoutes(deps: CampaignReportDeps): Router {
@@ -60,10 +78,17 @@ export function campaignReportRoutes(deps: CampaignReportDeps): Router {
         return;
       }
       // Keys are per caller: one caller can never read another's result by guessing its key.
-      const scopedKey = createHash('sha256').update(`${context.caller?.subject}\0${key}`).digest('hex');
       const { result, replayed } = await runOnce(
         deps.idempotency,
-        { key: scopedKey, fingerprint: `${id}/${type}`, waitMs: deps.idempotencyWaitMs, signal: requester.signal },
+        {
+          caller: requester.caller,
+          key,
+          fingerprint: `${id}/${type}`,
+          waitMs: deps.idempotencyWaitMs,
+          signal: requester.signal,
+          startedNothing: () => !context.upstream.mayHaveActed,
+          replayOf: (error) => replayOfFailure(error, context.requestId),
+        },
         start,
       );
       if (replayed) {

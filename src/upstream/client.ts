@@ -7,7 +7,7 @@ import type { RequestLog, UpstreamTally } from '../http/context.ts';
 import { outgoingTraceparent, type TraceContext } from '../http/trace-context.ts';
 import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
-import { decide, parseRetryAfter, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
+import { decide, mayHaveActed, parseRetryAfter, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -151,6 +151,8 @@ export function createUpstreamClient(deps: {
       return response;
     } catch (error) {
       permit.release();
+      // Sent, or about to be, when the caller left: whether SailPoint acted on it is unknown.
+      if (call.signal.aborted) call.tally.mayHaveActed = true;
       if (call.signal.aborted) throw new AbortError(call.signal.reason instanceof Error ? call.signal.reason : new Error('caller went away'));
       return { error };
     }
@@ -176,6 +178,7 @@ export function createUpstreamClient(deps: {
     }
 
     if ('error' in result && result.error instanceof OversizedBody) {
+      call.tally.mayHaveActed = true;
       countAttempt(call, 'failed');
       throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.'));
     }
@@ -184,6 +187,7 @@ export function createUpstreamClient(deps: {
         ? { kind: 'error', code: errorCode(result.error) }
         : { kind: 'response', status: result.statusCode, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
     call.log.debug({ attempt: call.tally.attempts, outcome }, 'upstream attempt');
+    if (mayHaveActed(outcome)) call.tally.mayHaveActed = true;
     const decision = decide(outcome, call.repeatability);
     countAttempt(call, attemptLabel(outcome, decision));
     if (decision.action === 'accept' && !('error' in result)) return result;

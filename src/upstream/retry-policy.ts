@@ -25,6 +25,16 @@ const NEVER_SENT = new Set([
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/**
+ * Whether SailPoint may have acted on one attempt: false only when the request certainly never
+ * reached it (no connection was made) or it said it did not process it (429, 503). This is the
+ * fact both the 'once' retry rule and the Idempotency-Key rule stand on.
+ */
+export function mayHaveActed(outcome: AttemptOutcome): boolean {
+  if (outcome.kind === 'error') return !NEVER_SENT.has(outcome.code);
+  return outcome.status !== 429 && outcome.status !== 503;
+}
+
 /** Statuses relayed to the caller as they are: they describe the caller's request, not a fault. */
 const RELAYED_STATUSES = new Set([400, 403, 404]);
 
