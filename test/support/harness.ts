@@ -31,6 +31,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** More environment that depends on where the tenant and issuer listen. */
+  envFor?: (tenant: Tenant, issuer: DevIssuer) => Record<string, string>;
   tenant?: Partial<TenantOptions>;
   /** Skip gateway.warm(): the first call fetches keys and the credential itself. */
   cold?: boolean;
@@ -57,7 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.tenant,
   });
   const issuer = await startDevIssuer();
-  const parsed = parseConfig({ ...targetEnv(tenant, issuer), LOG_LEVEL: 'debug', ...options.env });
+  const parsed = parseConfig({ ...targetEnv(tenant, issuer), LOG_LEVEL: 'debug', ...options.env, ...options.envFor?.(tenant, issuer) });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.problems.join('; '));
   const { config } = parsed;
   assert.ok(config.targets);
