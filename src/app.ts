@@ -55,7 +55,9 @@ export function createApp(deps: AppDeps): Express {
 
   const audit = auditTrail(deps.audit, deps.metrics);
   app.use(healthRoutes(deps.readiness, deps.metrics.registry));
-  app.use(
+  // An operation whose access list is configured empty is not served: its path answers 404.
+  const { access } = deps.config;
+  if (access.runReport.length > 0) app.use(
     campaignReportRoutes({
       verifier: deps.verifier,
       upstream: deps.upstream,
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
       audit,
     }),
   );
-  app.use(
+  if (access.exportNonEmployees.length > 0) app.use(
     nonEmployeeExportRoutes({
       verifier: deps.verifier,
       upstream: deps.upstream,

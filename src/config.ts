@@ -2,6 +2,7 @@
 // Every problem is collected so an operator sees all of them in one line, not one per restart.
 import { z } from 'zod';
 import type { AuditDestination } from './audit/sink.ts';
+import { parseGrant, type Grant, type GrantClaims } from './auth/grants.ts';
 import { parseStaticKey } from './auth/key-source.ts';
 import type { IdempotencyLimits } from './idempotency/store.ts';
 
@@ -37,7 +38,7 @@ export interface UpstreamSettings {
 export interface AuthSettings {
   algorithms: string[];
   clockToleranceS: number;
-  grantClaims: string[];
+  grantClaims: GrantClaims;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;
   jwksTimeoutMs: number;
@@ -75,7 +76,8 @@ export interface Config {
   proxy: { httpsProxy: string | undefined; noProxy: string | undefined };
   upstream: UpstreamSettings;
   auth: AuthSettings;
-  access: { runReport: string[]; exportNonEmployees: string[] };
+  /** Per operation, the grants of which a caller needs any one; empty: the operation is not served. */
+  access: { runReport: Grant[]; exportNonEmployees: Grant[] };
   /** null means sandbox mode: no tenant configured and not in production. */
   targets: Targets | null;
 }
@@ -114,12 +116,13 @@ const DEFAULTS = {
   AUDIT_LOG: 'stdout',
   AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
   AUTH_CLOCK_TOLERANCE_S: 30,
-  AUTH_GRANT_CLAIMS: 'roles,authorities,scope,scp,permissions',
+  AUTH_ROLE_CLAIMS: 'roles,authorities',
+  AUTH_SCOPE_CLAIMS: 'scope,scp,permissions',
   AUTH_JWKS_COOLDOWN_MS: 10_000,
   AUTH_JWKS_MAX_AGE_MS: 600_000,
   AUTH_JWKS_TIMEOUT_MS: 5_000,
-  ACCESS_RUN_REPORT: 'CERT_ADMIN,DASHBOARD,ORG_ADMIN,REPORT_ADMIN',
-  ACCESS_EXPORT_NON_EMPLOYEES: 'idn:nesr:read',
+  ACCESS_RUN_REPORT: 'role:CERT_ADMIN,role:DASHBOARD,role:ORG_ADMIN,role:REPORT_ADMIN',
+  ACCESS_EXPORT_NON_EMPLOYEES: 'scope:idn:nesr:read',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -184,6 +187,22 @@ class EnvReader {
       return undefined;
     }
     return url;
+  }
+
+  /**
+   * An access list: `role:NAME` / `scope:NAME` entries. Unset takes the default; set but empty
+   * means the operation is not served.
+   */
+  access(name: keyof typeof DEFAULTS): Grant[] {
+    const value = this.env[name];
+    const entries = list(value === undefined ? String(DEFAULTS[name]) : value);
+    const grants: Grant[] = [];
+    for (const entry of entries) {
+      const grant = parseGrant(entry);
+      if (grant) grants.push(grant);
+      else this.problems.push(`${name} entry "${entry}" must be role:NAME or scope:NAME (for example role:${entry.replace(/^\w+:/, '')} or scope:${entry.replace(/^\w+:/, '')})`);
+    }
+    return grants;
   }
 
   required(name: string): string | undefined {
@@ -293,17 +312,20 @@ export function parseConfig(env: Env): ConfigResult {
   };
   if (r.raw('UPSTREAM_RATE_BURST') === undefined) upstream.rateBurst = Math.min(upstream.rateBurst, upstream.rateLimit);
   else if (upstream.rateBurst > upstream.rateLimit) r.problems.push('UPSTREAM_RATE_BURST must not exceed UPSTREAM_RATE_LIMIT');
+  if (r.raw('AUTH_GRANT_CLAIMS') !== undefined) {
+    r.problems.push('AUTH_GRANT_CLAIMS is no longer read: roles and scopes are kept apart now; set AUTH_ROLE_CLAIMS (default roles,authorities) and AUTH_SCOPE_CLAIMS (default scope,scp,permissions), and write access lists as role:NAME / scope:NAME');
+  }
   const auth: AuthSettings = {
     algorithms: readAlgorithms(r),
     clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S', 0, 3600),
-    grantClaims: r.list('AUTH_GRANT_CLAIMS'),
+    grantClaims: { role: r.list('AUTH_ROLE_CLAIMS'), scope: r.list('AUTH_SCOPE_CLAIMS') },
     jwksCooldownMs: r.int('AUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
     jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS', 1000, 86_400_000),
     jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS', 1, 60_000),
   };
   const access = {
-    runReport: r.list('ACCESS_RUN_REPORT'),
-    exportNonEmployees: r.list('ACCESS_EXPORT_NON_EMPLOYEES'),
+    runReport: r.access('ACCESS_RUN_REPORT'),
+    exportNonEmployees: r.access('ACCESS_EXPORT_NON_EMPLOYEES'),
   };
   const corsOrigins = list(r.raw('CORS_ORIGINS') ?? '');
   for (const origin of corsOrigins) {

@@ -62,7 +62,7 @@ describe('audit trail on stdout (one record per egress decision)', () => {
         operation: 'exportNonEmployeeRecords',
         target: { sourceId: 'small' },
         decision: 'allowed',
-        grant: 'idn:nesr:read',
+        grant: 'scope:idn:nesr:read',
         error: null,
         status: 200,
         upstreamStatus: 200,
@@ -89,7 +89,7 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.equal(record.decision, 'refused');
     assert.equal(record.grant, null);
     assert.equal(record.outcome, 'refused');
-    assert.deepEqual(record.error, { code: 'ERR_FORBIDDEN', message: 'The caller lacks a grant this operation requires (any of: idn:nesr:read).' });
+    assert.deepEqual(record.error, { code: 'ERR_FORBIDDEN', message: 'The caller lacks a grant this operation requires (any of: scope:idn:nesr:read).' });
     assert.equal(record.attempts, 0);
     assert.equal(record.upstreamStatus, null);
     assert.equal(record.sha256, null);
@@ -125,7 +125,7 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     const one = await onlyAuditFor('audit-run-1');
     const two = await onlyAuditFor('audit-run-2');
     assert.deepEqual(one.target, { campaignId: CAMPAIGN, reportType: 'CAMPAIGN_STATUS_REPORT' });
-    assert.equal(one.grant, 'CERT_ADMIN');
+    assert.equal(one.grant, 'role:CERT_ADMIN');
     assert.equal(one.outcome, 'complete');
     assert.equal(one.upstreamStatus, 202);
     assert.equal(one.attempts, 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { parseConfig, type Env } from '../src/config.ts';
+import { formatProblems, parseConfig, type Env } from '../src/config.ts';
 
 const VALID: Env = {
   UPSTREAM_BASE_URL: 'https://acme.api.identitynow.com',
@@ -28,11 +28,32 @@ describe('configuration', () => {
     assert.equal(config.upstream.rateLimit, 100);
     assert.equal(config.upstream.rateWindowMs, 10_000);
     assert.equal(config.targets?.tenant.tokenUrl.href, 'https://acme.api.identitynow.com/oauth/token');
-    assert.deepEqual(config.access.runReport, ['CERT_ADMIN', 'DASHBOARD', 'ORG_ADMIN', 'REPORT_ADMIN']);
-    assert.deepEqual(config.access.exportNonEmployees, ['idn:nesr:read']);
-    assert.deepEqual(config.auth.grantClaims, ['roles', 'authorities', 'scope', 'scp', 'permissions']);
+    assert.deepEqual(config.access.runReport.map((g) => `${g.kind}:${g.name}`), ['role:CERT_ADMIN', 'role:DASHBOARD', 'role:ORG_ADMIN', 'role:REPORT_ADMIN']);
+    assert.deepEqual(config.access.exportNonEmployees, [{ kind: 'scope', name: 'idn:nesr:read' }]);
+    assert.deepEqual(config.auth.grantClaims, { role: ['roles', 'authorities'], scope: ['scope', 'scp', 'permissions'] });
     assert.equal(config.auth.clockToleranceS, 30);
     assert.ok(!config.auth.algorithms.includes('none'));
+  });
+
+  it('When an access list entry is not role:NAME or scope:NAME, then start-up fails naming the fix', () => {
+    const result = parseConfig({ ACCESS_RUN_REPORT: 'role:CERT_ADMIN,CERT_ADMIN', ACCESS_EXPORT_NON_EMPLOYEES: 'group:x' });
+    assert.equal(result.ok, false);
+    const text = result.ok ? '' : result.problems.join('; ');
+    assert.match(text, /ACCESS_RUN_REPORT entry "CERT_ADMIN" must be role:NAME or scope:NAME \(for example role:CERT_ADMIN or scope:CERT_ADMIN\)/);
+    assert.match(text, /ACCESS_EXPORT_NON_EMPLOYEES entry "group:x" must be role:NAME or scope:NAME/);
+  });
+
+  it('When AUTH_GRANT_CLAIMS is set, then start-up fails with one line saying what replaces it', () => {
+    const result = parseConfig({ AUTH_GRANT_CLAIMS: 'roles,scope' });
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? '' : formatProblems(result.problems), /^gateway: invalid configuration: AUTH_GRANT_CLAIMS is no longer read: .*AUTH_ROLE_CLAIMS.*AUTH_SCOPE_CLAIMS.*role:NAME \/ scope:NAME$/);
+  });
+
+  it('When an access list is set empty, then it parses as empty (the operation is not served)', () => {
+    const result = parseConfig({ ACCESS_EXPORT_NON_EMPLOYEES: '' });
+    assert.ok(result.ok);
+    assert.deepEqual(result.config.access.exportNonEmployees, []);
+    assert.equal(result.config.access.runReport.length, 4);
   });
 
   it('is sandbox mode without UPSTREAM_BASE_URL outside production, and an error in production', () => {

@@ -39,7 +39,7 @@ describe('logs', () => {
     assert.equal(line.status, 200);
     assert.equal(typeof line.durationMs, 'number');
     assert.equal(line.subject, 'alice@example.com');
-    assert.equal(line.grant, 'idn:nesr:read');
+    assert.equal(line.grant, 'scope:idn:nesr:read');
     assert.equal(line.upstreamAttempts, 1);
     assert.equal(line.bytes, realisticCsv(100).length);
   });

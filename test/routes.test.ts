@@ -45,11 +45,29 @@ describe('route policies', () => {
     assert.equal(response.text, realisticCsv(3).toString());
   });
 
-  it('When the grant arrives in the authorities or permissions array, then it counts', async () => {
-    for (const claims of [{ authorities: ['ORG_ADMIN'] }, { permissions: ['DASHBOARD'] }, { scp: 'CERT_ADMIN' }]) {
-      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(claims)}`);
-      assert.equal(response.status, 202, JSON.stringify(claims));
+  it('When the role arrives in the authorities array, or the scope in scp or permissions, then it counts', async () => {
+    const role = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ authorities: ['ORG_ADMIN'] })}`);
+    assert.equal(role.status, 202);
+    for (const claims of [{ scp: ['idn:nesr:read'] }, { permissions: ['idn:nesr:read'] }]) {
+      const response = await request(h.url).get(exportPath(SOURCE)).set('Authorization', `Bearer ${await h.token(claims)}`);
+      assert.equal(response.status, 200, JSON.stringify(claims));
     }
+  });
+
+  // The attack: a client that may ask its identity provider for any scope asks for one named like a role.
+  it('When a role name arrives as a scope (scope: "openid CERT_ADMIN", scp, permissions), then 403: a scope never satisfies a role', async () => {
+    const before = h.tenant.requests.length;
+    for (const claims of [{ scope: 'openid CERT_ADMIN' }, { scp: 'CERT_ADMIN' }, { permissions: ['ORG_ADMIN'] }]) {
+      const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token(claims)}`);
+      assert.equal(response.status, 403, JSON.stringify(claims));
+      assert.match(response.body.messages[0].text, /any of: role:CERT_ADMIN, role:DASHBOARD, role:ORG_ADMIN, role:REPORT_ADMIN/);
+    }
+    assert.equal(h.tenant.requests.length, before);
+  });
+
+  it('When a scope name arrives as a role, then 403: a role never satisfies a scope', async () => {
+    const response = await request(h.url).get(exportPath(SOURCE)).set('Authorization', `Bearer ${await h.token({ roles: ['idn:nesr:read'] })}`);
+    assert.equal(response.status, 403);
   });
 
   it('When a campaign role asks for the export, then 403', async () => {
@@ -59,13 +77,41 @@ describe('route policies', () => {
 });
 
 describe('configured policies', () => {
-  it('When ACCESS_RUN_REPORT names a custom grant, then only it is accepted', async () => {
-    const h = await startHarness({ env: { ACCESS_RUN_REPORT: 'reports:run', AUTH_GRANT_CLAIMS: 'groups' } });
+  it('When ACCESS_RUN_REPORT names a custom role from a custom claim, then only it is accepted', async () => {
+    const h = await startHarness({ env: { ACCESS_RUN_REPORT: 'role:reports:run', AUTH_ROLE_CLAIMS: 'groups' } });
     try {
       const allowed = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ groups: ['reports:run'] })}`);
       assert.equal(allowed.status, 202);
       const refused = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`);
       assert.equal(refused.status, 403);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When AUTH_ROLE_CLAIMS is a dotted path, then only the nested claim counts, never a top-level claim of that literal name', async () => {
+    const h = await startHarness({ env: { AUTH_ROLE_CLAIMS: 'realm_access.roles' } });
+    try {
+      const nested = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ realm_access: { roles: ['CERT_ADMIN'] } })}`);
+      assert.equal(nested.status, 202);
+      const literal = await request(h.url)
+        .post(runReportPath())
+        .set('Authorization', `Bearer ${await h.token({ 'realm_access.roles': ['CERT_ADMIN'], realm_access: { roles: [] } })}`);
+      assert.equal(literal.status, 403, 'a claim literally named "realm_access.roles" is not the path');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('When an access list is configured empty, then its operation is not served (404), and the others are', async () => {
+    const h = await startHarness({ env: { ACCESS_EXPORT_NON_EMPLOYEES: '' } });
+    try {
+      const token = `Bearer ${await h.token({ roles: ['CERT_ADMIN'], scope: 'idn:nesr:read' })}`;
+      const exported = await request(h.url).get(exportPath(SOURCE)).set('Authorization', token);
+      assert.equal(exported.status, 404);
+      assert.equal(exported.body.detailCode, '404 Not found');
+      assert.equal((await request(h.url).post(runReportPath()).set('Authorization', token)).status, 202);
+      assert.equal(h.tenant.requests.filter((r) => r.operation === 'export').length, 0);
     } finally {
       await h.close();
     }

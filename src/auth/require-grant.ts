@@ -1,21 +1,22 @@
 import type { NextFunction, Request, Response } from 'express';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
-import { grantAllowing } from './grants.ts';
+import { grantAllowing, grantText, type Grant } from './grants.ts';
 import type { CallerVerifier } from './verify-caller.ts';
 
 /** Authenticates the caller, then checks the route's any-of policy: 401 "who are you?", 403 "you may not". */
-export function requireGrant(verifier: CallerVerifier, anyOf: readonly string[]) {
+export function requireGrant(verifier: CallerVerifier, anyOf: readonly Grant[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const caller = await verifier.verify(req.headers.authorization);
     const context = contextOf(res);
     context.caller = caller;
     const grant = grantAllowing(caller.grants, anyOf);
     if (grant === undefined) {
-      context.log.info({ subject: caller.subject, required: anyOf }, 'caller lacks the grant this route requires');
-      throw new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${anyOf.join(', ')}).`);
+      const required = anyOf.map(grantText);
+      context.log.info({ subject: caller.subject, required }, 'caller lacks the grant this route requires');
+      throw new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${required.join(', ')}).`);
     }
-    context.grant = grant;
+    context.grant = grantText(grant);
     next();
   };
 }

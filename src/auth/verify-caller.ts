@@ -1,13 +1,13 @@
 import { errors, jwtVerify } from 'jose';
 import type { AuthSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
-import { grantsOf } from './grants.ts';
+import { grantsOf, type Grants } from './grants.ts';
 import type { KeySource } from './key-source.ts';
 import { createVerifiedCache } from './verified-cache.ts';
 
 export interface Caller {
   subject: string;
-  grants: ReadonlySet<string>;
+  grants: Grants;
 }
 
 export interface CallerVerifier {

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { IdempotencyStore } from '../idempotency/store.ts';
 import { runOnce, validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
+import type { Grant } from '../auth/grants.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import type { AuditTrail } from '../audit/trail.ts';
 import { errorReply, GatewayError } from '../errors.ts';
@@ -18,7 +19,7 @@ const ROUTE = /^\/v3\/campaigns\/([^/]*)\/run-report\/([^/]*)$/;
 export interface CampaignReportDeps {
   verifier: CallerVerifier;
   upstream: UpstreamClient;
-  anyOf: string[];
+  anyOf: Grant[];
   idempotency: IdempotencyStore;
   /** How long a repeat waits for a first call with the same key that is still running. */
   idempotencyWaitMs: number;

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Response } from 'express';
 import type { CallerVerifier } from '../auth/verify-caller.ts';
+import type { Grant } from '../auth/grants.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import { createHash } from 'node:crypto';
 import type { AuditTrail } from '../audit/trail.ts';
@@ -17,7 +18,7 @@ const ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
 export interface ExportDeps {
   verifier: CallerVerifier;
   upstream: UpstreamClient;
-  anyOf: string[];
+  anyOf: Grant[];
   metrics: Metrics;
   audit: AuditTrail;
   liveStreams: LiveStreams;
