@@ -39,6 +39,10 @@ export interface AuthSettings {
   algorithms: string[];
   clockToleranceS: number;
   grantClaims: GrantClaims;
+  /** A token whose exp lies further than this past its iat (or past now, without iat) is refused. */
+  maxTokenLifetimeS: number;
+  /** When set, the token header's typ must be this (e.g. at+jwt, RFC 9068). */
+  typ: string | undefined;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;
   jwksTimeoutMs: number;
@@ -118,6 +122,7 @@ const DEFAULTS = {
   AUTH_CLOCK_TOLERANCE_S: 30,
   AUTH_ROLE_CLAIMS: 'roles,authorities',
   AUTH_SCOPE_CLAIMS: 'scope,scp,permissions',
+  AUTH_MAX_TOKEN_LIFETIME_S: 86_400,
   AUTH_JWKS_COOLDOWN_MS: 10_000,
   AUTH_JWKS_MAX_AGE_MS: 600_000,
   AUTH_JWKS_TIMEOUT_MS: 5_000,
@@ -319,6 +324,8 @@ export function parseConfig(env: Env): ConfigResult {
     algorithms: readAlgorithms(r),
     clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S', 0, 3600),
     grantClaims: { role: r.list('AUTH_ROLE_CLAIMS'), scope: r.list('AUTH_SCOPE_CLAIMS') },
+    maxTokenLifetimeS: r.int('AUTH_MAX_TOKEN_LIFETIME_S', 60, 31_536_000),
+    typ: r.raw('AUTH_TYP'),
     jwksCooldownMs: r.int('AUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
     jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS', 1000, 86_400_000),
     jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS', 1, 60_000),

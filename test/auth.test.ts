@@ -111,6 +111,55 @@ describe('caller authentication', () => {
   });
 });
 
+describe('token lifetime and type', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ env: { AUTH_MAX_TOKEN_LIFETIME_S: '86400', AUTH_CLOCK_TOLERANCE_S: '30' } });
+  });
+  after(() => h.close());
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const call = async (claims: Record<string, unknown>) =>
+    request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ ...ADMIN, ...claims })}`);
+
+  it('When iat is a year in the future, then 401 saying so', async () => {
+    assertUnauthorized(await call({ iat: nowS() + 365 * 86_400, exp: nowS() + 365 * 86_400 + 300 }), /issued in the future/);
+  });
+
+  it('When iat is ahead by less than the clock tolerance, then it is accepted', async () => {
+    assert.equal((await call({ iat: nowS() + 20, exp: nowS() + 300 })).status, 202);
+  });
+
+  it('When exp is 100 years after iat, then 401 saying the token lives too long', async () => {
+    assertUnauthorized(await call({ iat: nowS(), exp: nowS() + 100 * 365 * 86_400 }), /lives longer than this gateway accepts/);
+  });
+
+  it('When there is no iat and exp is further than AUTH_MAX_TOKEN_LIFETIME_S from now, then 401', async () => {
+    assertUnauthorized(await call({ iat: undefined, exp: nowS() + 2 * 86_400 }), /lives longer/);
+  });
+
+  it('When the lifetime is within AUTH_MAX_TOKEN_LIFETIME_S, then it is accepted', async () => {
+    assert.equal((await call({ iat: nowS(), exp: nowS() + 86_000 })).status, 202);
+  });
+
+  it('When AUTH_TYP=at+jwt is set, then only tokens of that type are accepted (RFC 9068)', async () => {
+    const typed = await startHarness({ env: { AUTH_TYP: 'at+jwt' } });
+    try {
+      const sign = (typ: string) =>
+        new SignJWT({ ...ADMIN, sub: 'user-1', iss: typed.issuer.issuer, aud: typed.issuer.audience })
+          .setProtectedHeader({ alg: 'ES256', kid: typed.issuer.current.kid, typ })
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(typed.issuer.current.privateKey);
+      const plain = await request(typed.url).post(runReportPath()).set('Authorization', `Bearer ${await sign('JWT')}`);
+      assertUnauthorized(plain, /unexpected "typ" header/);
+      const accessToken = await request(typed.url).post(runReportPath()).set('Authorization', `Bearer ${await sign('at+jwt')}`);
+      assert.equal(accessToken.status, 202);
+    } finally {
+      await typed.close();
+    }
+  });
+});
+
 describe('caller keys over time', () => {
   it('When the identity provider rotates its key, then tokens signed with the new key are accepted', async () => {
     const h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: '0' } });

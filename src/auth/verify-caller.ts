@@ -21,6 +21,7 @@ function reasonFor(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'JWT validation failed: JWT is expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'JWT validation failed: JWT is not yet valid';
+    if (error.claim === 'typ') return 'JWT validation failed: unexpected "typ" header';
     if (error.claim === 'iat') return 'JWT validation failed: JWT was issued in the future';
     return `JWT validation failed: "${error.claim}" claim check failed`;
   }
@@ -30,6 +31,17 @@ function reasonFor(error: unknown): string {
   if (error instanceof errors.JWKSMultipleMatchingKeys) return 'JWT validation failed: the token does not name its key';
   if (error instanceof errors.JOSENotSupported) return 'JWT validation failed: unsupported token';
   return 'JWT validation failed: malformed token';
+}
+
+/**
+ * jose checks exp and nbf but not how long a token lives, nor an iat in the future (only with
+ * maxTokenAge, which would also refuse long-lived tokens that are fine): a token minted for a
+ * year, or dated a year ahead, is a stolen signing key's favourite.
+ */
+function lifetimeProblem(iat: number | undefined, exp: number, nowS: number, toleranceS: number, maxLifetimeS: number): void {
+  if (typeof iat === 'number' && iat > nowS + toleranceS) throw unauthenticated('JWT validation failed: JWT was issued in the future');
+  const from = typeof iat === 'number' ? iat : nowS;
+  if (exp - from > maxLifetimeS) throw unauthenticated('JWT validation failed: JWT lives longer than this gateway accepts');
 }
 
 export function createCallerVerifier(options: {
@@ -44,7 +56,9 @@ export function createCallerVerifier(options: {
     algorithms: options.settings.algorithms,
     clockTolerance: options.settings.clockToleranceS,
     requiredClaims: ['exp'],
+    ...(options.settings.typ === undefined ? {} : { typ: options.settings.typ }),
   };
+  const { clockToleranceS, maxTokenLifetimeS } = options.settings;
 
   const cache = createVerifiedCache();
   // A cached token stays accepted until its exp plus the same clock tolerance jose allows.
@@ -64,6 +78,7 @@ export function createCallerVerifier(options: {
       try {
         const { payload } = await jwtVerify(token, options.keys.getKey, verifyOptions);
         if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthenticated('JWT validation failed: "sub" claim missing');
+        lifetimeProblem(payload.iat, payload.exp as number, Date.now() / 1000, clockToleranceS, maxTokenLifetimeS);
         const caller = { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims) };
         cache.set(token, caller, (payload.exp as number) * 1000 + toleranceMs);
         return caller;
