@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
       metrics: deps.metrics,
       audit,
       liveStreams: deps.liveStreams,
+      idleTimeoutMs: deps.config.upstream.streamIdleTimeoutMs,
     }),
   );
   app.use(notFound);

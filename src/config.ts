@@ -28,6 +28,7 @@ export interface UpstreamSettings {
   streamIdleTimeoutMs: number;
   retryAfterCapMs: number;
   exportConcurrency: number;
+  exportPerCaller: number;
   queueSize: number;
   perCallerQueue: number;
   queueWaitMs: number;
@@ -104,6 +105,7 @@ const DEFAULTS = {
   UPSTREAM_RETRY_AFTER_CAP_MS: 60_000,
   STREAM_IDLE_TIMEOUT_MS: 30_000,
   UPSTREAM_EXPORT_CONCURRENCY: 4,
+  UPSTREAM_EXPORT_PER_CALLER: 2,
   UPSTREAM_QUEUE_SIZE: 500,
   UPSTREAM_QUEUE_PER_CALLER: 50,
   UPSTREAM_QUEUE_WAIT_MS: 5_000,
@@ -310,11 +312,15 @@ export function parseConfig(env: Env): ConfigResult {
     streamIdleTimeoutMs: r.int('STREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
     retryAfterCapMs: r.int('UPSTREAM_RETRY_AFTER_CAP_MS', 0, 3_600_000),
     exportConcurrency: r.int('UPSTREAM_EXPORT_CONCURRENCY', 1, 10_000),
+    exportPerCaller: r.int('UPSTREAM_EXPORT_PER_CALLER', 1, 10_000),
     queueSize: r.int('UPSTREAM_QUEUE_SIZE', 0, 1_000_000),
     perCallerQueue: r.int('UPSTREAM_QUEUE_PER_CALLER', 0, 1_000_000),
     queueWaitMs: r.int('UPSTREAM_QUEUE_WAIT_MS', 0, 600_000),
     fallbackPercent: r.int('REDIS_FALLBACK_PERCENT', 1, 100),
   };
+  // Unset, the share follows a smaller total down; set, it must leave room for somebody else.
+  if (r.raw('UPSTREAM_EXPORT_PER_CALLER') === undefined) upstream.exportPerCaller = Math.min(upstream.exportPerCaller, upstream.exportConcurrency);
+  else if (upstream.exportPerCaller > upstream.exportConcurrency) r.problems.push('UPSTREAM_EXPORT_PER_CALLER must not exceed UPSTREAM_EXPORT_CONCURRENCY');
   if (r.raw('UPSTREAM_RATE_BURST') === undefined) upstream.rateBurst = Math.min(upstream.rateBurst, upstream.rateLimit);
   else if (upstream.rateBurst > upstream.rateLimit) r.problems.push('UPSTREAM_RATE_BURST must not exceed UPSTREAM_RATE_LIMIT');
   if (r.raw('AUTH_GRANT_CLAIMS') !== undefined) {

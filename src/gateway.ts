@@ -77,6 +77,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     concurrency: { interactive: config.upstream.maxConcurrency, export: config.upstream.exportConcurrency },
     queueSize: config.upstream.queueSize,
     perCallerQueue: config.upstream.perCallerQueue,
+    exportsPerCaller: config.upstream.exportPerCaller,
     queueWaitMs: config.upstream.queueWaitMs,
     // Frees in other replicas are not announced: look again this often while calls wait.
     pollMs: redisWindow ? 50 : undefined,

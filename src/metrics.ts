@@ -32,7 +32,7 @@ export interface MetricSources {
   checks(): Array<{ name: string; state: string }>;
 }
 
-const CUT_CAUSES: StreamCut[] = ['caller_aborted', 'upstream_failed', 'drain'];
+const CUT_CAUSES: StreamCut[] = ['caller_aborted', 'caller_stalled', 'upstream_failed', 'drain'];
 
 /** A counter whose total is kept elsewhere: it is set from that total when scraped. */
 function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Record<string, string>, number]>) {

@@ -14,6 +14,7 @@ function admission(limit: number, windowMs: number, overrides: Partial<Parameter
     concurrency: { interactive: 100, export: 100 },
     queueSize: 100,
     perCallerQueue: 100,
+    exportsPerCaller: 100,
     queueWaitMs: 5000,
     ...overrides,
   });

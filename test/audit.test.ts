@@ -51,11 +51,12 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.equal(result.complete, true);
     const record = await onlyAuditFor('audit-export-1');
     assert.deepEqual(
-      { ...record, time: undefined, durationMs: undefined, queueWaitMs: undefined },
+      { ...record, time: undefined, durationMs: undefined, queueWaitMs: undefined, auditId: undefined },
       {
         kind: 'audit',
-        schema: 1,
+        schema: 2,
         time: undefined,
+        auditId: undefined,
         requestId: 'audit-export-1',
         traceId: TRACE_ID,
         subject: 'ana@example.com',
@@ -65,6 +66,7 @@ describe('audit trail on stdout (one record per egress decision)', () => {
         grant: 'scope:idn:nesr:read',
         error: null,
         status: 200,
+        reachedUpstream: true,
         upstreamStatus: 200,
         attempts: 1,
         queueWaitMs: undefined,
@@ -78,6 +80,15 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.equal(result.sha256, h.tenant.exports.sha256.at(-1), 'and it is what SailPoint sent');
     assert.ok(typeof record.durationMs === 'number' && typeof record.queueWaitMs === 'number');
     assert.ok(!Number.isNaN(Date.parse(String(record.time))));
+    assert.match(String(record.auditId), /^[0-9a-f]{32}$/);
+  });
+
+  it('When two requests carry the same X-Request-Id, then their records still have ids of their own', async () => {
+    for (let i = 0; i < 2; i += 1) await request(h.url).post(runReportPath()).set('Authorization', caller).set('X-Request-Id', 'reused-id');
+    await eventually(() => auditFor('reused-id').length === 2, 'both records');
+    const [a, b] = auditFor('reused-id') as [Audit, Audit];
+    assert.notEqual(a.auditId, b.auditId);
+    assert.notEqual(a.auditId, 'reused-id');
   });
 
   it('When the caller lacks the grant, then the refusal is recorded with its reason and nothing left', async () => {
@@ -191,6 +202,61 @@ describe('audit trail on stdout (one record per egress decision)', () => {
     assert.equal(raw.includes(CLIENT_SECRET), false);
     for (const token of h.tenant.issuedTokens) assert.equal(raw.includes(token), false);
     assert.equal(raw.includes('not-a-jwt'), false, 'not even a malformed one');
+  });
+});
+
+
+describe('audit trail when the caller leaves', () => {
+  let h: Harness;
+  let caller: string;
+  before(async () => {
+    h = await startHarness();
+    caller = `Bearer ${await h.token({ sub: 'leaver', roles: ['CERT_ADMIN'] })}`;
+  });
+  after(() => h.close());
+  const recordOf = async (requestId: string) => {
+    await eventually(() => auditsIn(h.logs()).some((a) => a.requestId === requestId), `the audit record of ${requestId}`);
+    return auditsIn(h.logs()).find((a) => a.requestId === requestId) as Audit;
+  };
+  const linesOf = (requestId: string) => h.logs().filter((l) => l.requestId === requestId && l.kind !== 'audit');
+
+  it('When the caller leaves after the report POST was sent, then the record says it reached SailPoint, and no error line or stack is logged', async () => {
+    h.tenant.addFault('runReport', { kind: 'delay-headers', ms: 300 });
+    const posts = h.tenant.requests.length;
+    const abort = new AbortController();
+    const gone = fetch(`${h.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller, 'x-request-id': 'left-after' }, signal: abort.signal }).catch((e: Error) => e);
+    await eventually(() => h.tenant.requests.length === posts + 1, 'the POST reached the tenant');
+    abort.abort();
+    await gone;
+    const record = await recordOf('left-after');
+    assert.equal(record.outcome, 'caller_left_after_sending');
+    assert.equal(record.reachedUpstream, true);
+    assert.equal(record.status, null, 'nothing was answered: the caller was gone');
+    await eventually(() => linesOf('left-after').some((l) => l.msg === 'caller left before the answer'), 'the caller-left line');
+    const lines = linesOf('left-after');
+    assert.deepEqual(lines.filter((l) => l.level === 'error' || l.level === 'fatal'), []);
+    assert.ok(!JSON.stringify(lines).includes('stack'), 'no stack trace');
+    assert.equal(lines.find((l) => l.msg === 'caller left before the answer')?.level, 'info');
+  });
+
+  it('When the caller leaves while its call waits for budget, then the record says nothing reached SailPoint', async () => {
+    // An upstream 429 with Retry-After: 2 pauses every call: the next one waits in the queue.
+    h.tenant.addFault('runReport', { kind: 'status', status: 429, retryAfter: '2' }, 3);
+    const before = h.tenant.requests.length;
+    const first = request(h.url).post(runReportPath()).set('Authorization', caller).then((r) => r, (e: Error) => e);
+    await eventually(() => h.tenant.requests.length === before + 1, 'the 429 was answered');
+    const posts = h.tenant.requests.length;
+    const abort = new AbortController();
+    const gone = fetch(`${h.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller, 'x-request-id': 'left-before' }, signal: abort.signal }).catch((e: Error) => e);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    abort.abort();
+    await gone;
+    const record = await recordOf('left-before');
+    assert.equal(record.outcome, 'caller_left_before_sending');
+    assert.equal(record.reachedUpstream, false);
+    assert.equal(record.attempts, 0);
+    assert.equal(h.tenant.requests.length, posts, 'it never reached the tenant');
+    await first;
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { contextOf, type Egress } from '../http/context.ts';
+import { contextOf, newRequestId, type Egress } from '../http/context.ts';
 import type { Metrics } from '../metrics.ts';
 import { auditRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
@@ -15,7 +15,8 @@ export function auditTrail(sink: AuditSink, metrics: Metrics): AuditTrail {
     context.egress = egress;
     res.once('close', () => {
       const record = auditRecord(context, egress, {
-        status: res.statusCode,
+        auditId: newRequestId(),
+        status: res.headersSent ? res.statusCode : null,
         finished: res.writableFinished,
         durationMs: performance.now() - startedAt,
         at: new Date(),

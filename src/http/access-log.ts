@@ -15,6 +15,7 @@ export function accessLog(logger: Logger, metrics: Metrics) {
     const done = () => {
       res.off('finish', done);
       res.off('close', done);
+      if (!res.writableFinished) context.callerLeft = true;
       const status = res.statusCode;
       const durationMs = performance.now() - startedAt;
       metrics.requests.inc({ route: context.route, status });

@@ -28,6 +28,8 @@ export interface UpstreamTally {
    * its Idempotency-Key.
    */
   mayHaveActed: boolean;
+  /** Whether an attempt was sent to SailPoint: false only while none was, or each certainly failed to connect. */
+  reached: boolean;
 }
 
 /** What one request accumulates on its way through, for the access log and the audit trail. */
@@ -43,11 +45,17 @@ export interface RequestContext {
   /** The error the gateway answered with, when it answered one of its own. */
   answeredError: { code: ErrorCode; message: string } | undefined;
   bytes: number;
+  /** The caller's connection closed before the whole answer was written. */
+  callerLeft: boolean;
   log: RequestLog;
 }
 
-/** The outcome words of the audit trail and the streams-cut metric. */
-export type StreamCut = 'caller_aborted' | 'upstream_failed' | 'drain';
+/**
+ * Why a stream ended before its last byte, in the words of the audit trail and the streams-cut
+ * metric: the caller left, stopped reading (for STREAM_IDLE_TIMEOUT_MS), the upstream failed, or
+ * a drain ran out of time.
+ */
+export type StreamCut = 'caller_aborted' | 'caller_stalled' | 'upstream_failed' | 'drain';
 
 export interface Egress {
   operation: 'startCampaignReport' | 'exportNonEmployeeRecords';
@@ -120,9 +128,10 @@ export function openContext(req: IncomingMessage, res: ServerResponse, logger: L
     caller: undefined,
     grant: undefined,
     egress: undefined,
-    upstream: { attempts: 0, queueWaitMs: 0, status: undefined, mayHaveActed: false },
+    upstream: { attempts: 0, queueWaitMs: 0, status: undefined, mayHaveActed: false, reached: false },
     answeredError: undefined,
     bytes: 0,
+    callerLeft: false,
     log: new BoundRequestLog(logger, requestId, trace.traceId),
   };
   (res as WithContext)[CONTEXT] = context;

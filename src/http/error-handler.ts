@@ -11,6 +11,13 @@ export function sendError(res: Response, error: GatewayError, extra: Record<stri
 }
 
 export function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  const context = contextOf(res);
+  if (context.callerLeft) {
+    // Nobody to answer, and nothing wrong with the gateway: a caller leaving is its own choice,
+    // so it is no error-level line (any caller could raise error alerts at will otherwise).
+    context.log.info({ reachedUpstream: context.upstream.reached }, 'caller left before the answer');
+    return;
+  }
   const gatewayError = toGatewayError(error);
   if (gatewayError.status >= 500) contextOf(res).log.error({ err: error, code: gatewayError.code }, 'gateway error answered');
   if (res.headersSent) {

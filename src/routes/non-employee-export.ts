@@ -22,6 +22,8 @@ export interface ExportDeps {
   metrics: Metrics;
   audit: AuditTrail;
   liveStreams: LiveStreams;
+  /** STREAM_IDLE_TIMEOUT_MS: no byte moved for this long, in either direction, cuts the download. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -41,9 +43,24 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
   res.setHeader('cache-control', 'no-store');
   const digest = createHash('sha256');
   egress.digest = digest;
+  // The idle timeout looks both ways. An upstream that stops sending trips undici's body timeout;
+  // a caller that stops reading stalls the pipe instead (backpressure pauses the upstream body, so
+  // that timer never fires), and it would hold its export slot and an upstream connection for as
+  // long as it liked. Every chunk that moves resets this watch; when it fires with the caller's
+  // side still full, the caller is cut, which aborts the upstream request and frees the slot.
+  const idle = setTimeout(function watch() {
+    if (!res.writableNeedDrain) {
+      idle.refresh();
+      return;
+    }
+    egress.cut ??= 'caller_stalled';
+    res.destroy();
+  }, deps.idleTimeoutMs);
+  idle.unref();
   reply.body.on('data', (chunk: Buffer) => {
     context.bytes += chunk.length;
     digest.update(chunk);
+    idle.refresh();
   });
   // Whichever side failed first is the cause; these run before pipeline tears the other side down.
   reply.body.once('error', () => {
@@ -68,6 +85,7 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
     context.log.warn({ bytes: context.bytes, cause, err: (error as Error).message }, 'CSV stream cut short');
     res.destroy();
   } finally {
+    clearTimeout(idle);
     untrack();
     deps.metrics.bytesStreamed.inc(context.bytes);
   }

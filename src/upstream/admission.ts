@@ -15,6 +15,8 @@ export interface AdmissionOptions {
   queueSize: number;
   /** Queued calls of one caller: its bounded share of the queue. */
   perCallerQueue: number;
+  /** Exports one caller may hold (running and queued): its share of the export slots. */
+  exportsPerCaller: number;
   /** The longest a call may wait for budget before it is refused. */
   queueWaitMs: number;
   /** How often to ask again when the window is shared and its frees are not announced to us. */
@@ -48,8 +50,14 @@ interface Waiter {
 
 const CLASSES: CallClass[] = ['interactive', 'export'];
 
+interface AcquireRequest {
+  callClass: CallClass;
+  caller: string;
+  signal: AbortSignal;
+}
+
 export interface Admission {
-  acquire(request: { callClass: CallClass; caller: string; signal: AbortSignal }): Promise<Permit>;
+  acquire(request: AcquireRequest): Promise<Permit>;
   stats(): AdmissionStats;
 }
 
@@ -58,6 +66,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
   // Per class: caller → FIFO, in round-robin order (Map keeps insertion order; served callers go last).
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
   const running: Record<CallClass, number> = { interactive: 0, export: 0 };
+  // Exports each caller holds, running or queued: one caller cannot take every export slot.
+  const exportsHeld = new Map<string, number>();
+  const holdExport = (caller: string, delta: number) => {
+    const held = (exportsHeld.get(caller) ?? 0) + delta;
+    if (held > 0) exportsHeld.set(caller, held);
+    else exportsHeld.delete(caller);
+  };
   let queuedTotal = 0;
   let shed = 0;
   let pumping = false;
@@ -196,56 +211,86 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   options.store.onChange(() => void pump());
 
+  function acquireSlot({ callClass, caller, signal }: AcquireRequest): Promise<Permit> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    // Fast path: nobody waiting, a slot free, and a store that can answer at once.
+    if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
+      const take = options.store.takeNow();
+      if (take.granted) return Promise.resolve(permitFor(callClass, now(), take.unit));
+    }
+    const estimateMs = admissionEstimateMs(callClass, caller);
+    if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
+    if (queuedOf(callClass, caller) >= options.perCallerQueue) {
+      return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
+    }
+    if (estimateMs > options.queueWaitMs) {
+      return Promise.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const onAbort = () => {
+        if (dequeue(waiter)) {
+          waiter.cleanup();
+          reject(signal.reason);
+        }
+      };
+      const deadline = setTimeout(() => {
+        if (dequeue(waiter)) {
+          waiter.cleanup();
+          reject(refuse(admissionEstimateMs(callClass, caller), 'The SailPoint budget is spent for now; try again later.'));
+        }
+      }, options.queueWaitMs);
+      deadline.unref();
+      const waiter: Waiter = {
+        caller,
+        callClass,
+        enqueuedAt: now(),
+        deadlineAt: now() + options.queueWaitMs,
+        resolve,
+        reject,
+        cleanup: () => {
+          clearTimeout(deadline);
+          signal.removeEventListener('abort', onAbort);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const list = queues[callClass].get(caller);
+      if (list) list.push(waiter);
+      else queues[callClass].set(caller, [waiter]);
+      queuedTotal += 1;
+      void pump();
+    });
+  }
+
+  /** An export counts against its caller's share from the moment it asks until its stream ends. */
+  function acquireExport(request: AcquireRequest): Promise<Permit> {
+    const { caller } = request;
+    if ((exportsHeld.get(caller) ?? 0) >= options.exportsPerCaller) {
+      return Promise.reject(refuse(0, `You already hold ${options.exportsPerCaller} downloads at once, your share; try again when one ends.`));
+    }
+    holdExport(caller, 1);
+    let held = true;
+    const letGo = () => {
+      if (held) holdExport(caller, -1);
+      held = false;
+    };
+    return acquireSlot(request).then(
+      (permit) => ({
+        waitedMs: permit.waitedMs,
+        settle: () => permit.settle(),
+        release() {
+          permit.release();
+          letGo();
+        },
+      }),
+      (error: unknown) => {
+        letGo();
+        throw error;
+      },
+    );
+  }
+
   return {
-    acquire({ callClass, caller, signal }) {
-      if (signal.aborted) return Promise.reject(signal.reason);
-      // Fast path: nobody waiting, a slot free, and a store that can answer at once.
-      if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
-        const take = options.store.takeNow();
-        if (take.granted) return Promise.resolve(permitFor(callClass, now(), take.unit));
-      }
-      const estimateMs = admissionEstimateMs(callClass, caller);
-      if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
-      if (queuedOf(callClass, caller) >= options.perCallerQueue) {
-        return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
-      }
-      if (estimateMs > options.queueWaitMs) {
-        return Promise.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
-      }
-      return new Promise<Permit>((resolve, reject) => {
-        const onAbort = () => {
-          if (dequeue(waiter)) {
-            waiter.cleanup();
-            reject(signal.reason);
-          }
-        };
-        const deadline = setTimeout(() => {
-          if (dequeue(waiter)) {
-            waiter.cleanup();
-            reject(refuse(admissionEstimateMs(callClass, caller), 'The SailPoint budget is spent for now; try again later.'));
-          }
-        }, options.queueWaitMs);
-        deadline.unref();
-        const waiter: Waiter = {
-          caller,
-          callClass,
-          enqueuedAt: now(),
-          deadlineAt: now() + options.queueWaitMs,
-          resolve,
-          reject,
-          cleanup: () => {
-            clearTimeout(deadline);
-            signal.removeEventListener('abort', onAbort);
-          },
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const list = queues[callClass].get(caller);
-        if (list) list.push(waiter);
-        else queues[callClass].set(caller, [waiter]);
-        queuedTotal += 1;
-        void pump();
-      });
-    },
+    acquire: (request) => (request.callClass === 'export' ? acquireExport(request) : acquireSlot(request)),
     stats: () => ({
       queued: {
         interactive: [...queues.interactive.values()].reduce((n, l) => n + l.length, 0),

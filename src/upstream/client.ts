@@ -7,7 +7,7 @@ import type { RequestLog, UpstreamTally } from '../http/context.ts';
 import { outgoingTraceparent, type TraceContext } from '../http/trace-context.ts';
 import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
-import { decide, mayHaveActed, parseRetryAfter, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
+import { decide, mayHaveActed, parseRetryAfter, reachedUpstream, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -129,6 +129,10 @@ export function createUpstreamClient(deps: {
       traceparent: outgoingTraceparent(call.trace),
     };
     if (call.trace.tracestate !== undefined) headers.tracestate = call.trace.tracestate;
+    // Sent from here on, as far as anyone looking now can tell (the audit record of a caller who
+    // leaves meanwhile is written at once); taken back only if the connection was never made.
+    const reachedBefore = call.tally.reached;
+    call.tally.reached = true;
     try {
       const response = await mode.request(deps.dispatcher, {
         origin,
@@ -153,6 +157,7 @@ export function createUpstreamClient(deps: {
       permit.release();
       // Sent, or about to be, when the caller left: whether SailPoint acted on it is unknown.
       if (call.signal.aborted) call.tally.mayHaveActed = true;
+      if (!call.signal.aborted && !reachedUpstream({ kind: 'error', code: errorCode(error) })) call.tally.reached = reachedBefore;
       if (call.signal.aborted) throw new AbortError(call.signal.reason instanceof Error ? call.signal.reason : new Error('caller went away'));
       return { error };
     }

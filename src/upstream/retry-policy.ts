@@ -30,6 +30,10 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
  * reached it (no connection was made) or it said it did not process it (429, 503). This is the
  * fact both the 'once' retry rule and the Idempotency-Key rule stand on.
  */
+export function reachedUpstream(outcome: AttemptOutcome): boolean {
+  return outcome.kind === 'response' || !NEVER_SENT.has(outcome.code);
+}
+
 export function mayHaveActed(outcome: AttemptOutcome): boolean {
   if (outcome.kind === 'error') return !NEVER_SENT.has(outcome.code);
   return outcome.status !== 429 && outcome.status !== 503;
