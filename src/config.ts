@@ -63,6 +63,7 @@ export interface ServerSettings {
   maxRequestsPerSocket: number;
   maxHeaderBytes: number;
   maxBodyBytes: number;
+  maxConnections: number;
 }
 
 export type KeySpec = { kind: 'jwks'; url: URL } | { kind: 'static'; material: string };
@@ -119,6 +120,7 @@ const DEFAULTS = {
   SERVER_MAX_REQUESTS_PER_SOCKET: 10_000,
   SERVER_MAX_HEADER_BYTES: 16_384,
   SERVER_MAX_BODY_BYTES: 1024,
+  SERVER_MAX_CONNECTIONS: 4096,
   AUDIT_LOG: 'stdout',
   AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
   AUTH_CLOCK_TOLERANCE_S: 30,
@@ -261,7 +263,21 @@ function readTargets(r: EnvReader, production: boolean): Targets | null {
   return { tenant: { baseUrl, tokenUrl, clientId, clientSecret }, callers: { keys, issuer, audience } };
 }
 
-function readServer(r: EnvReader): ServerSettings {
+/** What the machine allows, read by main (the config itself stays a pure function of its inputs). */
+export interface ProcessLimits {
+  /** The soft limit on open file descriptors (ulimit -n), when known. */
+  openFiles?: number;
+}
+
+/**
+ * Descriptors the gateway needs besides its client connections: the upstream pool (one per call
+ * admission lets run, for the API, the token endpoint and the JWKS origins), Redis, the audit
+ * file, the admin listener, and Node's own.
+ */
+export const fdReserve = (upstream: Pick<UpstreamSettings, 'maxConcurrency' | 'exportConcurrency'>) =>
+  3 * (upstream.maxConcurrency + upstream.exportConcurrency + 1) + 64;
+
+function readServer(r: EnvReader, upstream: UpstreamSettings, limits: ProcessLimits): ServerSettings {
   const server: ServerSettings = {
     headersTimeoutMs: r.int('SERVER_HEADERS_TIMEOUT_MS', 100, 600_000),
     requestTimeoutMs: r.int('SERVER_REQUEST_TIMEOUT_MS', 100, 600_000),
@@ -269,9 +285,19 @@ function readServer(r: EnvReader): ServerSettings {
     maxRequestsPerSocket: r.int('SERVER_MAX_REQUESTS_PER_SOCKET', 0, 100_000_000),
     maxHeaderBytes: r.int('SERVER_MAX_HEADER_BYTES', 1024, 1_048_576),
     maxBodyBytes: r.int('SERVER_MAX_BODY_BYTES', 0, 1_048_576),
+    maxConnections: r.int('SERVER_MAX_CONNECTIONS', 1, 1_000_000),
   };
   // Node refuses a header deadline later than the whole-request deadline.
   if (server.headersTimeoutMs > server.requestTimeoutMs) r.problems.push('SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS');
+  // Connections beyond the descriptors left would fail with EMFILE, legitimate ones and the
+  // upstream pool included: the default fits the machine, an explicit value must.
+  if (limits.openFiles !== undefined) {
+    const room = Math.max(1, limits.openFiles - fdReserve(upstream));
+    if (r.raw('SERVER_MAX_CONNECTIONS') === undefined) server.maxConnections = Math.min(server.maxConnections, room);
+    else if (server.maxConnections > room) {
+      r.problems.push(`SERVER_MAX_CONNECTIONS=${server.maxConnections} does not fit this process's ${limits.openFiles} file descriptors (ulimit -n) with ${fdReserve(upstream)} kept for the upstream pool and the rest: set it to at most ${room}, or raise the limit`);
+    }
+  }
   return server;
 }
 
@@ -292,7 +318,7 @@ function readAlgorithms(r: EnvReader): string[] {
   return algorithms.filter((a) => allowed.includes(a));
 }
 
-export function parseConfig(env: Env): ConfigResult {
+export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult {
   const r = new EnvReader(env);
   const production = r.raw('NODE_ENV') === 'production';
 
@@ -351,7 +377,7 @@ export function parseConfig(env: Env): ConfigResult {
 
   const targets = readTargets(r, production);
   const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
-  const server = readServer(r);
+  const server = readServer(r, upstream, limits);
   const audit = readAudit(r);
   const idempotency: IdempotencyLimits = {
     ttlMs: r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000),

@@ -9,7 +9,7 @@ import { parseStaticKey, staticKeySource, type KeySource } from './auth/key-sour
 import { createCallerVerifier } from './auth/verify-caller.ts';
 import type { Config, Targets } from './config.ts';
 import type { Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import type { Check } from './routes/health.ts';
 import { createAdmission } from './upstream/admission.ts';
 import { memoryIdempotencyStore, redisIdempotencyStore } from './idempotency/store.ts';
@@ -22,6 +22,7 @@ import { createTokenProvider } from './upstream/token-provider.ts';
 
 export interface Gateway {
   app: Express;
+  metrics: Metrics;
   /** From now on readiness fails, so load balancers stop sending new work. */
   startDraining(): void;
   /** Cuts the CSV streams still running, visibly and with "drain" as the cause; returns how many. */
@@ -125,6 +126,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams });
   return {
     app,
+    metrics,
     startDraining() {
       draining = true;
     },

@@ -6,10 +6,11 @@ import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger } from './log.ts';
+import { readProcessLimits } from './process-limits.ts';
 import { sandboxBanner, startSandbox, type Sandbox } from './sandbox/start.ts';
 
 async function main(): Promise<void> {
-  const parsed = parseConfig(process.env);
+  const parsed = parseConfig(process.env, readProcessLimits());
   if (!parsed.ok) {
     process.stderr.write(`${formatProblems(parsed.problems)}\n`);
     process.exit(1);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);
   }
-  const server = createHttpServer(gateway.app, config.server);
+  const server = createHttpServer(gateway.app, config.server, () => gateway.metrics.connectionsRefused.inc());
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -20,6 +20,8 @@ export interface Metrics {
   streamsCut: Counter<'cause'>;
   bytesStreamed: Counter;
   auditRecords: Counter<'outcome'>;
+  /** Client connections closed at once because SERVER_MAX_CONNECTIONS were open. */
+  connectionsRefused: Counter;
   /** Numbers owned by other parts, read at scrape time. */
   observe(sources: MetricSources): void;
 }
@@ -87,6 +89,11 @@ export function createMetrics(): Metrics {
     }),
     streamsCut,
     bytesStreamed: new Counter({ name: 'gateway_csv_bytes_total', help: 'CSV bytes streamed to callers.', registers: [registry] }),
+    connectionsRefused: new Counter({
+      name: 'gateway_connections_refused_total',
+      help: 'Client connections closed at once because SERVER_MAX_CONNECTIONS were already open.',
+      registers: [registry],
+    }),
     auditRecords: new Counter({ name: 'gateway_audit_records_total', help: 'Audit records written, by outcome.', labelNames: ['outcome'], registers: [registry] }),
     observe(sources) {
       const gauge = (name: string, help: string, read: () => number) =>

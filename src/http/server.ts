@@ -41,10 +41,12 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /**
  * The listening server with the limits that keep slow and hostile clients from holding it:
- * a deadline for the headers and for the whole request (not for the answer, so a long download
- * on a slow link is unaffected), a header size limit, and keep-alive limits.
+ * a bound on open connections (beyond it new ones are closed at once, so silent sockets cannot
+ * exhaust the file descriptors legitimate callers and the upstream pool need), a deadline for the
+ * headers and for the whole request (not for the answer, so a long download on a slow link is
+ * unaffected), a header size limit, and keep-alive limits.
  */
-export function createHttpServer(app: RequestListener, settings: ServerSettings): Server {
+export function createHttpServer(app: RequestListener, settings: ServerSettings, onRefused: () => void = () => {}): Server {
   const server = createServer(
     {
       maxHeaderSize: settings.maxHeaderBytes,
@@ -55,6 +57,8 @@ export function createHttpServer(app: RequestListener, settings: ServerSettings)
     },
     app,
   );
+  server.maxConnections = settings.maxConnections;
+  server.on('drop', onRefused);
   server.keepAliveTimeout = settings.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
   server.on('clientError', answerClientError);

@@ -22,8 +22,17 @@ function statusField(pid: number, field: string): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
+export interface ProcessOptions {
+  /** The process's limit on open file descriptors (ulimit -n). */
+  fdLimit?: number;
+}
+
+export async function startGatewayProcess(env: Record<string, string>, options: ProcessOptions = {}): Promise<GatewayProcess> {
+  const [command, args] =
+    options.fdLimit === undefined
+      ? [process.execPath, ['src/main.ts']]
+      : ['sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" src/main.ts`, process.execPath]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,10 +70,10 @@ export interface ProcessSetup {
 }
 
 /** A simulated tenant and an issuer in this process, and a gateway process pointed at them. */
-export async function startProcessSetup(tenantOptions: Partial<TenantOptions>, env: Record<string, string> = {}): Promise<ProcessSetup> {
+export async function startProcessSetup(tenantOptions: Partial<TenantOptions>, env: Record<string, string> = {}, options: ProcessOptions = {}): Promise<ProcessSetup> {
   const tenant = await startTenant({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimit: null, ...tenantOptions });
   const issuer = await startDevIssuer();
-  const gateway = await startGatewayProcess({ ...targetEnv(tenant, issuer), ...env });
+  const gateway = await startGatewayProcess({ ...targetEnv(tenant, issuer), ...env }, options);
   return {
     tenant,
     issuer,

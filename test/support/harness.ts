@@ -74,7 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger(config.logLevel, sink);
   const gateway = createGateway(config, config.targets, logger);
   if (!options.cold) await gateway.warm();
-  const server: Server = createHttpServer(gateway.app, config.server);
+  const server: Server = createHttpServer(gateway.app, config.server, () => gateway.metrics.connectionsRefused.inc());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
