@@ -71,6 +71,9 @@ export type KeySpec = { kind: 'jwks'; url: URL } | { kind: 'static'; material: s
 export interface Config {
   port: number;
   host: string;
+  /** The admin listener (/metrics, /healthz, /readyz); undefined: those are on the main one. */
+  adminPort: number | undefined;
+  adminHost: string;
   logLevel: string;
   production: boolean;
   drainTimeoutMs: number;
@@ -95,6 +98,7 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 const DEFAULTS = {
   PORT: 8080,
   HOST: '0.0.0.0',
+  ADMIN_PORT: 9090,
   LOG_LEVEL: 'info',
   UPSTREAM_RATE_LIMIT: 100,
   UPSTREAM_RATE_WINDOW_MS: 10_000,
@@ -327,6 +331,9 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
 
   const host = r.text('HOST');
   const port = r.int('PORT', 0, 65_535);
+  const adminPort = r.raw('ADMIN_PORT') === undefined ? undefined : r.int('ADMIN_PORT', 0, 65_535);
+  const adminHost = r.raw('ADMIN_HOST') ?? host;
+  if (adminPort !== undefined && adminPort !== 0 && adminPort === port && adminHost === host) r.problems.push('ADMIN_PORT must differ from PORT');
   const upstream: UpstreamSettings = {
     rateLimit: r.int('UPSTREAM_RATE_LIMIT', 1, 100_000),
     rateWindowMs: r.int('UPSTREAM_RATE_WINDOW_MS', 1, 3_600_000),
@@ -388,7 +395,7 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   return {
     ok: true,
     config: {
-      port, host, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
+      port, host, adminPort, adminHost, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
     },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import type { Dispatcher } from 'undici';
-import { createApp } from './app.ts';
+import { createAdminApp, createApp } from './app.ts';
 import { createAuditSink } from './audit/sink.ts';
 import { createLiveStreams } from './http/live-streams.ts';
 import { jwksKeySource } from './auth/jwks-key-source.ts';
@@ -22,6 +22,8 @@ import { createTokenProvider } from './upstream/token-provider.ts';
 
 export interface Gateway {
   app: Express;
+  /** /metrics, /healthz and /readyz for the admin listener, when ADMIN_PORT is set. */
+  adminApp: Express | undefined;
   metrics: Metrics;
   /** From now on readiness fails, so load balancers stop sending new work. */
   startDraining(): void;
@@ -124,8 +126,10 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     : memoryIdempotencyStore(config.idempotency);
   const liveStreams = createLiveStreams();
   const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams });
+  const adminApp = config.adminPort === undefined ? undefined : createAdminApp({ logger, metrics, readiness });
   return {
     app,
+    adminApp,
     metrics,
     startDraining() {
       draining = true;

@@ -35,11 +35,18 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);
   }
-  const server = createHttpServer(gateway.app, config.server, () => gateway.metrics.connectionsRefused.inc());
+  const countRefused = () => gateway.metrics.connectionsRefused.inc();
+  const server = createHttpServer(gateway.app, config.server, countRefused);
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.host, port }, 'gateway listening');
+  const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server, countRefused);
+  if (admin) {
+    admin.listen(config.adminPort, config.adminHost);
+    await once(admin, 'listening');
+    logger.info({ host: config.adminHost, port: (admin.address() as AddressInfo).port }, 'admin listening (/metrics, /healthz, /readyz)');
+  }
   await gateway.warm();
   if (sandbox) process.stdout.write(`${sandboxBanner(sandbox, `http://127.0.0.1:${port}`)}\n`);
 
@@ -61,6 +68,8 @@ async function main(): Promise<void> {
     deadline.unref();
     await closed;
     clearTimeout(deadline);
+    admin?.closeAllConnections();
+    await new Promise((resolve) => (admin ? admin.close(resolve) : resolve(undefined)));
     await gateway.close();
     await sandbox?.close();
     logger.info('stopped');

@@ -38,6 +38,11 @@ describe('packaging and documentation', () => {
       assert.ok(replica.depends_on && 'redis' in replica.depends_on);
     }
     assert.deepEqual(replicas.map(([, r]) => r.ports?.[0]).sort(), ['8081:8080', '8082:8080']);
+    // Metrics on their own port, published on loopback only.
+    for (const [name, replica] of replicas) {
+      assert.equal(replica.environment?.ADMIN_PORT, '9090', name);
+      assert.match(String(replica.ports?.[1]), /^127\.0\.0\.1:909\d:9090$/, name);
+    }
   });
 
   it('the Dockerfile copies files that exist, runs non-root with a HEALTHCHECK, and its CMD is what the build produces', () => {
@@ -45,6 +50,7 @@ describe('packaging and documentation', () => {
     assert.equal((dockerfile.match(/^FROM node:24/gm) ?? []).length, 2, 'two stages on Node 24');
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK /m);
+    assert.match(dockerfile, /ADMIN_PORT=9090/);
     for (const match of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of (match[1] as string).split(' ')) assert.ok(existsSync(source), `COPY source ${source} exists`);
     }

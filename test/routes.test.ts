@@ -226,10 +226,52 @@ describe('path validation and routing', () => {
     assert.ok(response.headers['x-request-id']);
   });
 
-  it('CORS answers only the configured origins', async () => {
+  it('CORS answers only the configured origins: a preflight for them, 404 for any other OPTIONS', async () => {
     const allowed = await request(h.url).options(runReportPath()).set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+    assert.equal(allowed.status, 204);
     assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
     const other = await request(h.url).options(runReportPath()).set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
+    assert.equal(other.status, 404);
     assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.headers.allow, undefined);
+    const unknownPath = await request(h.url).options('/v3/identities').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+    assert.equal(unknownPath.status, 404);
+  });
+});
+
+describe('OPTIONS without CORS', () => {
+  it('When CORS_ORIGINS is unset, then OPTIONS on a route is 404 in the contract shape, with no Allow header', async () => {
+    const h = await startHarness();
+    try {
+      for (const path of [runReportPath(), exportPath(SOURCE), '/healthz']) {
+        const response = await request(h.url).options(path).set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+        assert.equal(response.status, 404, path);
+        assert.equal(response.body.detailCode, '404 Not found');
+        assert.equal(response.headers.allow, undefined);
+      }
+      assert.equal(h.tenant.requests.length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('the admin listener (ADMIN_PORT)', () => {
+  it('When ADMIN_PORT is set, then /metrics is served only there, and /healthz and /readyz on both', async () => {
+    const h = await startHarness({ env: { ADMIN_PORT: '0' } });
+    try {
+      assert.ok(h.adminUrl);
+      assert.equal((await request(h.url).get('/metrics')).status, 404);
+      const metrics = await request(h.adminUrl).get('/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /^gateway_requests_total/m);
+      for (const url of [h.url, h.adminUrl]) {
+        assert.equal((await request(url).get('/healthz')).status, 200);
+        assert.equal((await request(url).get('/readyz')).status, 200);
+      }
+      assert.equal((await request(h.adminUrl).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`)).status, 404, 'no API on the admin port');
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ import { validId, validReportType } from './params.ts';
 import { sendBuffered, storedResult } from './relay.ts';
 
 // A RegExp, not "/:id", so that an empty id reaches validation and gets its 400.
-const ROUTE = /^\/v3\/campaigns\/([^/]*)\/run-report\/([^/]*)$/;
+export const RUN_REPORT_ROUTE = /^\/v3\/campaigns\/([^/]*)\/run-report\/([^/]*)$/;
 
 export interface CampaignReportDeps {
   verifier: CallerVerifier;
@@ -46,7 +46,7 @@ function replayOfFailure(error: unknown, requestId: string): StoredResult {
 export function campaignReportRoutes(deps: CampaignReportDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.post(
-    ROUTE,
+    RUN_REPORT_ROUTE,
     (_req, res, next) => {
       contextOf(res).route = 'POST /v3/campaigns/{id}/run-report/{type}';
       deps.audit(res, 'startCampaignReport');

@@ -15,7 +15,8 @@ export interface Check {
 /** Readiness reads state the gateway keeps anyway; it never costs an upstream call once warm. */
 export type ReadinessProbe = () => Promise<Check[]>;
 
-export function healthRoutes(readiness: ReadinessProbe, registry: Registry): Router {
+/** The health routes; /metrics too when a registry is given (not on the API port with ADMIN_PORT). */
+export function healthRoutes(readiness: ReadinessProbe, registry: Registry | undefined): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.get('/healthz', (_req, res) => {
     contextOf(res).route = 'GET /healthz';
@@ -23,12 +24,14 @@ export function healthRoutes(readiness: ReadinessProbe, registry: Registry): Rou
     res.json({ status: 'ok' });
   });
   // Anyone may scrape it, as the contract says: bind the port or firewall it in production.
-  router.get('/metrics', async (_req, res) => {
-    contextOf(res).route = 'GET /metrics';
-    res.setHeader('content-type', registry.contentType);
-    res.setHeader('cache-control', 'no-store');
-    res.end(await registry.metrics());
-  });
+  if (registry) {
+    router.get('/metrics', async (_req, res) => {
+      contextOf(res).route = 'GET /metrics';
+      res.setHeader('content-type', registry.contentType);
+      res.setHeader('cache-control', 'no-store');
+      res.end(await registry.metrics());
+    });
+  }
   router.get('/readyz', async (_req, res) => {
     contextOf(res).route = 'GET /readyz';
     const checks = await readiness();

@@ -13,7 +13,7 @@ import { onBehalfOf } from './on-behalf-of.ts';
 import { validId } from './params.ts';
 import { relayBuffered } from './relay.ts';
 
-const ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
+export const EXPORT_ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
 
 export interface ExportDeps {
   verifier: CallerVerifier;
@@ -94,9 +94,9 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
 export function nonEmployeeExportRoutes(deps: ExportDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   // Express answers HEAD with the GET handler; a HEAD must not pull a whole export from SailPoint.
-  router.head(ROUTE, (_req, _res, next) => next('router'));
+  router.head(EXPORT_ROUTE, (_req, _res, next) => next('router'));
   router.get(
-    ROUTE,
+    EXPORT_ROUTE,
     (_req, res, next) => {
       contextOf(res).route = 'GET /v3/non-employee-sources/{id}/non-employees/download';
       deps.audit(res, 'exportNonEmployeeRecords');

@@ -18,6 +18,8 @@ export const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
 
 export interface Harness {
   url: string;
+  /** The admin listener, when ADMIN_PORT is set. */
+  adminUrl: string | undefined;
   tenant: Tenant;
   issuer: DevIssuer;
   gateway: Gateway;
@@ -78,9 +80,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server);
+  admin?.listen(0, '127.0.0.1');
+  if (admin) await once(admin, 'listening');
 
   return {
     url: `http://127.0.0.1:${port}`,
+    adminUrl: admin && `http://127.0.0.1:${(admin.address() as AddressInfo).port}`,
     tenant,
     issuer,
     gateway,
@@ -90,6 +96,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       server.closeAllConnections();
       server.close();
+      admin?.closeAllConnections();
+      admin?.close();
       await gateway.close();
       await Promise.all([tenant.close(), issuer.close()]);
     },
