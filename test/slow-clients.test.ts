@@ -85,7 +85,9 @@ describe('slow and hostile clients', () => {
     client.socket.write('HELLO THERE\r\n\r\n');
     await eventually(() => client.closed(), 'the connection is closed');
     assert.match(client.received(), /^HTTP\/1\.1 400 /);
-    assert.match(bodyOf(client.received()).trackingId, /^[0-9a-f]{32}$/);
+    const trackingId = bodyOf(client.received()).trackingId;
+    assert.match(trackingId, /^[0-9a-f]{32}$/);
+    assert.match(client.received(), new RegExp(`\r\nx-request-id: ${trackingId}\r\n`), 'X-Request-Id on every answer, this one too');
   });
 
   for (const [name, headers, sent] of [

@@ -28,11 +28,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const code = clientErrorCode(error);
-  const reply = errorReply(new GatewayError(code, CLIENT_ERROR_TEXT[code] ?? 'Bad request.'), newRequestId());
+  const requestId = newRequestId();
+  const reply = errorReply(new GatewayError(code, CLIENT_ERROR_TEXT[code] ?? 'Bad request.'), requestId);
   const body = JSON.stringify(reply.body);
   socket.end(
     `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
+      `x-request-id: ${requestId}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       'cache-control: no-store\r\nconnection: close\r\n\r\n' +
       body,
