@@ -18,6 +18,11 @@ export interface DevIssuer {
   jwksUrl: string;
   /** JWKS requests served so far. */
   jwksRequests: number;
+  /**
+   * The signature of every token minted (what any leak of a token contains), so tests can prove
+   * none reaches a log, a response or SailPoint.
+   */
+  mintedSignatures: string[];
   /** 'up' serves keys; 'down' resets every connection; 'error' answers 500. */
   mode: 'up' | 'down' | 'error';
   current: SigningKey;
@@ -67,6 +72,7 @@ export async function startDevIssuer(options: { issuer?: string; audience?: stri
     audience: options.audience ?? 'sailpoint-gateway',
     jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     jwksRequests: 0,
+    mintedSignatures: [],
     mode: 'up',
     current: published[0] as SigningKey,
     async mint(claims = {}, mintOptions = {}) {
@@ -80,7 +86,9 @@ export async function startDevIssuer(options: { issuer?: string; audience?: stri
         exp: nowS + (mintOptions.expiresInS ?? 300),
         ...claims,
       };
-      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: mintOptions.kid ?? key.kid, typ: 'JWT' }).sign(key.privateKey);
+      const token = await new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: mintOptions.kid ?? key.kid, typ: 'JWT' }).sign(key.privateKey);
+      issuer.mintedSignatures.push(token.slice(token.lastIndexOf('.') + 1));
+      return token;
     },
     async rotate(rotateOptions = {}) {
       const next = await createSigningKey();

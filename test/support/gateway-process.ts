@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
 import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
 import { CLIENT_ID, CLIENT_SECRET, eventually, targetEnv } from './harness.ts';
+import { findLeaks } from './secret-scan.ts';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -81,6 +82,15 @@ export async function startProcessSetup(tenantOptions: Partial<TenantOptions>, e
     async close() {
       await gateway.stop();
       await Promise.all([tenant.close(), issuer.close()]);
+      // The same scan as the in-process harness, over what the process wrote.
+      const leaks = findLeaks(
+        {
+          named: [{ what: 'the client secret', value: CLIENT_SECRET }, ...tenant.issuedTokens.map((value) => ({ what: 'an upstream token', value }))],
+          signatures: { what: 'a caller token', values: new Set(issuer.mintedSignatures) },
+        },
+        [{ where: "the gateway process's output", text: gateway.stdout() + gateway.stderr() }],
+      );
+      if (leaks.length > 0) throw new Error(`no secret reaches a log: ${leaks.join('; ')}`);
     },
   };
 }

@@ -2,7 +2,7 @@
 // endpoint) and the development issuer (JWKS). Logs are captured as parsed JSON lines.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config.ts';
@@ -11,6 +11,7 @@ import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
 import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
 import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
+import { findLeaks } from './secret-scan.ts';
 
 export const CLIENT_ID = 'gateway-test-client';
 export const CLIENT_SECRET = 'tenant-client-secret-DO-NOT-LOG-3f9a';
@@ -25,6 +26,8 @@ export interface Harness {
   gateway: Gateway;
   /** Every log line so far, parsed. */
   logs(): Array<Record<string, unknown>>;
+  /** Where a secret of this run was found where it must never be (close() fails on any). */
+  leaks(): string[];
   rawLogs(): string;
   /** A valid caller token with the given claims (roles, scope, sub…). */
   token(claims?: Record<string, unknown>): Promise<string>;
@@ -76,13 +79,32 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger(config.logLevel, sink);
   const gateway = createGateway(config, config.targets, logger);
   if (!options.cold) await gateway.warm();
-  const server: Server = createHttpServer(gateway.app, config.server, () => gateway.metrics.connectionsRefused.inc());
+  const answers: string[] = [];
+  const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server);
   admin?.listen(0, '127.0.0.1');
   if (admin) await once(admin, 'listening');
+
+  // Every secret this run has seen, against everywhere it must never be.
+  const leaks = () =>
+    findLeaks(
+      {
+        named: [
+          { what: 'the client secret', value: CLIENT_SECRET },
+          ...tenant.issuedTokens.map((value) => ({ what: 'an upstream token', value })),
+          ...list(options.env?.SESSION_SECRETS ?? '').map((value) => ({ what: 'a session secret', value })),
+        ],
+        signatures: { what: 'a caller token', values: new Set(issuer.mintedSignatures) },
+      },
+      [
+        { where: 'the logs and audit records', text: lines.join('\n') },
+        { where: 'an answer to a caller', text: answers.join('\n') },
+        { where: 'a request to SailPoint', text: tenant.requests.map((r) => `${r.path} ${JSON.stringify(r.headers)}`).join('\n') },
+      ],
+    ).filter((leak) => !(leak.startsWith('an upstream token') && leak.endsWith('a request to SailPoint')));
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -91,6 +113,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     issuer,
     gateway,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    leaks,
     rawLogs: () => lines.join('\n'),
     token: (claims = {}) => issuer.mint(claims),
     async close() {
@@ -100,7 +123,39 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       admin?.close();
       await gateway.close();
       await Promise.all([tenant.close(), issuer.close()]);
+      const found = leaks();
+      assert.deepEqual(found, [], 'no secret reaches a log, an audit record, a caller or SailPoint where it does not belong');
     },
+  };
+}
+
+const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+
+// What a caller received, head and the start of the body (enough for every small answer; a long
+// CSV is not kept whole), so the secret scan can read it.
+const ANSWER_BYTES_KEPT = 64 * 1024;
+function recordingAnswers(app: RequestListener, answers: string[]): RequestListener {
+  return (req, res) => {
+    const kept: Buffer[] = [];
+    let size = 0;
+    const keep = (chunk: unknown) => {
+      if (size >= ANSWER_BYTES_KEPT || (typeof chunk !== 'string' && !Buffer.isBuffer(chunk))) return;
+      const bytes = Buffer.from(chunk as string | Buffer);
+      kept.push(bytes.subarray(0, ANSWER_BYTES_KEPT - size));
+      size += bytes.length;
+    };
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      keep(chunk);
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      keep(chunk);
+      return end(chunk, ...rest);
+    }) as typeof res.end;
+    res.once('close', () => answers.push(`${res.statusCode} ${JSON.stringify(res.getHeaders())}\n${Buffer.concat(kept).toString('latin1')}`));
+    app(req, res);
   };
 }
 
