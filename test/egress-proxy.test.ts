@@ -8,23 +8,29 @@ import { runReportPath, startHarness, type Harness } from './support/harness.ts'
 // record tells the two apart even though one tenant serves both.
 const hostOf = (url: string) => new URL(url).host;
 
-describe('egress through a corporate proxy (HTTPS_PROXY)', () => {
-  let proxy: ForwardProxy;
-  let h: Harness;
+/** A forward proxy, and a cold gateway (it fetches keys and its credential on the first call) behind it. */
+function behindProxy(env: Record<string, string>) {
+  const rig = { proxy: undefined as unknown as ForwardProxy, h: undefined as unknown as Harness };
   before(async () => {
-    proxy = await startForwardProxy();
-    h = await startHarness({
+    rig.proxy = await startForwardProxy();
+    rig.h = await startHarness({
       cold: true,
-      env: { HTTPS_PROXY: proxy.url },
+      env: { HTTPS_PROXY: rig.proxy.url, ...env },
       envFor: (tenant) => ({ UPSTREAM_TOKEN_URL: `http://localhost:${new URL(tenant.origin).port}/oauth/token` }),
     });
   });
   after(async () => {
-    await h.close();
-    await proxy.close();
+    await rig.h.close();
+    await rig.proxy.close();
   });
+  return rig;
+}
+
+describe('egress through a corporate proxy (HTTPS_PROXY)', () => {
+  const rig = behindProxy({});
 
   it('When HTTPS_PROXY is set, then the JWKS, the token endpoint and the SailPoint API are all reached through it', async () => {
+    const { proxy, h } = rig;
     const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`);
     assert.equal(response.status, 202);
     const targets = new Set(proxy.carried.map((c) => c.target));
@@ -38,22 +44,10 @@ describe('egress through a corporate proxy (HTTPS_PROXY)', () => {
 });
 
 describe('egress with NO_PROXY', () => {
-  let proxy: ForwardProxy;
-  let h: Harness;
-  before(async () => {
-    proxy = await startForwardProxy();
-    h = await startHarness({
-      cold: true,
-      env: { HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost' },
-      envFor: (tenant) => ({ UPSTREAM_TOKEN_URL: `http://localhost:${new URL(tenant.origin).port}/oauth/token` }),
-    });
-  });
-  after(async () => {
-    await h.close();
-    await proxy.close();
-  });
+  const rig = behindProxy({ NO_PROXY: 'localhost' });
 
   it('When NO_PROXY matches a host, then calls to it go direct while the others still use the proxy', async () => {
+    const { proxy, h } = rig;
     const response = await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${await h.token({ roles: ['CERT_ADMIN'] })}`);
     assert.equal(response.status, 202);
     assert.ok(h.tenant.tokenRequests >= 1, 'the token was fetched');
