@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { createVerifiedCache, entryBytes, MAX_CACHE_BYTES } from '../src/auth/verified-cache.ts';
-import type { Caller } from '../src/auth/verify-caller.ts';
+import type { Caller } from '../src/auth/caller.ts';
 import { startProcessSetup } from './support/gateway-process.ts';
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Caller } from './verify-caller.ts';
+import type { Caller } from './caller.ts';
 
 // Verifying a signature costs far more than the rest of a request. A token that verified once is
 // remembered until it expires, like Envoy's JWT cache; at most MAX_AGE_MS, so a key withdrawn from

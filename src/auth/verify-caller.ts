@@ -1,14 +1,11 @@
 import { errors, jwtVerify } from 'jose';
 import type { AuthSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
-import { grantsOf, type Grants } from './grants.ts';
+import type { Caller } from './caller.ts';
+import { grantsOf } from './grants.ts';
 import type { KeySource } from './key-source.ts';
 import { createVerifiedCache } from './verified-cache.ts';
 
-export interface Caller {
-  subject: string;
-  grants: Grants;
-}
 
 export interface CallerVerifier {
   verify(authorization: string | undefined): Promise<Caller>;

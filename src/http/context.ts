@@ -1,7 +1,7 @@
 import { randomUUID, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
-import type { Caller } from '../auth/verify-caller.ts';
+import type { Caller } from '../auth/caller.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { traceContextFor, type TraceContext } from './trace-context.ts';
