@@ -13,9 +13,9 @@ import { securityHeaders } from './http/security-headers.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { campaignReportRoutes, RUN_REPORT_ROUTE } from './routes/campaign-reports.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
-import { EXPORT_ROUTE, nonEmployeeExportRoutes } from './routes/non-employee-export.ts';
+import { operationRoutes, servedOperations } from './routes/operation-routes.ts';
+import { OPERATIONS, pathPattern } from './operations/table.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 
 export interface AppDeps {
@@ -43,13 +43,12 @@ function bareExpress(): Express {
 /** Wiring only: every behaviour lives in the modules it mounts. Never listens. */
 export function createApp(deps: AppDeps): Express {
   const app = bareExpress();
-  const { access } = deps.config;
-  const servedRoutes = [...(access.runReport.length > 0 ? [RUN_REPORT_ROUTE] : []), ...(access.exportNonEmployees.length > 0 ? [EXPORT_ROUTE] : [])];
+  const served = servedOperations(OPERATIONS, deps.config.access).map(pathPattern);
 
   app.use(accessLog(deps.logger, deps.metrics));
   app.use(securityHeaders());
   app.use(refuseBodies(deps.config.server.maxBodyBytes));
-  app.use(preflightOnly(deps.config.corsOrigins, servedRoutes));
+  app.use(preflightOnly(deps.config.corsOrigins, served));
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -66,23 +65,15 @@ export function createApp(deps: AppDeps): Express {
   // With ADMIN_PORT, /metrics is served on the admin listener only (createAdminApp).
   app.use(healthRoutes(deps.readiness, deps.config.adminPort === undefined ? deps.metrics.registry : undefined));
   // An operation whose access list is configured empty is not served: its path answers 404.
-  if (access.runReport.length > 0) app.use(
-    campaignReportRoutes({
+  app.use(
+    operationRoutes(OPERATIONS, {
       verifier: deps.verifier,
       upstream: deps.upstream,
-      anyOf: deps.config.access.runReport,
+      access: deps.config.access,
       idempotency: deps.idempotency,
       idempotencyWaitMs: deps.config.upstream.deadlineMs,
       audit,
-    }),
-  );
-  if (access.exportNonEmployees.length > 0) app.use(
-    nonEmployeeExportRoutes({
-      verifier: deps.verifier,
-      upstream: deps.upstream,
-      anyOf: deps.config.access.exportNonEmployees,
       metrics: deps.metrics,
-      audit,
       liveStreams: deps.liveStreams,
       idleTimeoutMs: deps.config.upstream.streamIdleTimeoutMs,
     }),

@@ -5,13 +5,8 @@ import type { AuditDestination } from './audit/sink.ts';
 import { parseGrant, type Grant, type GrantClaims } from './auth/grants.ts';
 import { parseStaticKey } from './auth/key-source.ts';
 import type { IdempotencyLimits } from './idempotency/store.ts';
+import { OPERATIONS, type OperationName } from './operations/table.ts';
 
-export const REPORT_TYPES = [
-  'CAMPAIGN_COMPOSITION_REPORT',
-  'CAMPAIGN_REMEDIATION_STATUS_REPORT',
-  'CAMPAIGN_STATUS_REPORT',
-  'CERTIFICATION_SIGNOFF_REPORT',
-] as const;
 
 const ASYMMETRIC_ALGORITHMS = [
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
@@ -86,7 +81,7 @@ export interface Config {
   upstream: UpstreamSettings;
   auth: AuthSettings;
   /** Per operation, the grants of which a caller needs any one; empty: the operation is not served. */
-  access: { runReport: Grant[]; exportNonEmployees: Grant[] };
+  access: Record<OperationName, Grant[]>;
   /** null means sandbox mode: no tenant configured and not in production. */
   targets: Targets | null;
 }
@@ -134,8 +129,6 @@ const DEFAULTS = {
   AUTH_JWKS_COOLDOWN_MS: 10_000,
   AUTH_JWKS_MAX_AGE_MS: 600_000,
   AUTH_JWKS_TIMEOUT_MS: 5_000,
-  ACCESS_RUN_REPORT: 'role:CERT_ADMIN,role:DASHBOARD,role:ORG_ADMIN,role:REPORT_ADMIN',
-  ACCESS_EXPORT_NON_EMPLOYEES: 'scope:idn:nesr:read',
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -206,9 +199,9 @@ class EnvReader {
    * An access list: `role:NAME` / `scope:NAME` entries. Unset takes the default; set but empty
    * means the operation is not served.
    */
-  access(name: keyof typeof DEFAULTS): Grant[] {
+  access(name: string, fallback: string): Grant[] {
     const value = this.env[name];
-    const entries = list(value === undefined ? String(DEFAULTS[name]) : value);
+    const entries = list(value === undefined ? fallback : value);
     const grants: Grant[] = [];
     for (const entry of entries) {
       const grant = parseGrant(entry);
@@ -369,10 +362,7 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
     jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS', 1000, 86_400_000),
     jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS', 1, 60_000),
   };
-  const access = {
-    runReport: r.access('ACCESS_RUN_REPORT'),
-    exportNonEmployees: r.access('ACCESS_EXPORT_NON_EMPLOYEES'),
-  };
+  const access = Object.fromEntries(OPERATIONS.map((op) => [op.name, r.access(op.access.variable, op.access.default)])) as Record<OperationName, Grant[]>;
   const corsOrigins = list(r.raw('CORS_ORIGINS') ?? '');
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) r.problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);

@@ -28,8 +28,8 @@ describe('configuration', () => {
     assert.equal(config.upstream.rateLimit, 100);
     assert.equal(config.upstream.rateWindowMs, 10_000);
     assert.equal(config.targets?.tenant.tokenUrl.href, 'https://acme.api.identitynow.com/oauth/token');
-    assert.deepEqual(config.access.runReport.map((g) => `${g.kind}:${g.name}`), ['role:CERT_ADMIN', 'role:DASHBOARD', 'role:ORG_ADMIN', 'role:REPORT_ADMIN']);
-    assert.deepEqual(config.access.exportNonEmployees, [{ kind: 'scope', name: 'idn:nesr:read' }]);
+    assert.deepEqual(config.access.startCampaignReport.map((g) => `${g.kind}:${g.name}`), ['role:CERT_ADMIN', 'role:DASHBOARD', 'role:ORG_ADMIN', 'role:REPORT_ADMIN']);
+    assert.deepEqual(config.access.exportNonEmployeeRecords, [{ kind: 'scope', name: 'idn:nesr:read' }]);
     assert.deepEqual(config.auth.grantClaims, { role: ['roles', 'authorities'], scope: ['scope', 'scp', 'permissions'] });
     assert.equal(config.auth.clockToleranceS, 30);
     assert.ok(!config.auth.algorithms.includes('none'));
@@ -52,8 +52,8 @@ describe('configuration', () => {
   it('When an access list is set empty, then it parses as empty (the operation is not served)', () => {
     const result = parseConfig({ ACCESS_EXPORT_NON_EMPLOYEES: '' });
     assert.ok(result.ok);
-    assert.deepEqual(result.config.access.exportNonEmployees, []);
-    assert.equal(result.config.access.runReport.length, 4);
+    assert.deepEqual(result.config.access.exportNonEmployeeRecords, []);
+    assert.equal(result.config.access.startCampaignReport.length, 4);
   });
 
   it('is sandbox mode without UPSTREAM_BASE_URL outside production, and an error in production', () => {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import type { Caller } from '../auth/caller.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { OperationName } from '../operations/table.ts';
 import type { Logger } from '../log.ts';
 import { traceContextFor, type TraceContext } from './trace-context.ts';
 
@@ -58,7 +59,7 @@ export interface RequestContext {
 export type StreamCut = 'caller_aborted' | 'caller_stalled' | 'upstream_failed' | 'drain';
 
 export interface Egress {
-  operation: 'startCampaignReport' | 'exportNonEmployeeRecords';
+  operation: OperationName;
   /** The ids named in the path, as received (already checked to be sane before they are kept). */
   target: Record<string, string>;
   /** SHA-256 of the bytes forwarded to the caller, for a streamed export. */

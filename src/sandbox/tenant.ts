@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { REPORT_TYPES } from '../config.ts';
+import { REPORT_TYPES } from '../operations/params.ts';
 import { bulkBlock, bulkCsvLength, CSV_HEADER } from './csv.ts';
 
 export type Operation = 'runReport' | 'export' | 'token';

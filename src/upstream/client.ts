@@ -10,9 +10,10 @@ import type { WindowStore } from './budget/window.ts';
 import { decide, mayHaveActed, parseRetryAfter, reachedUpstream, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 import type { Metrics } from '../metrics.ts';
+import type { OperationName } from '../operations/table.ts';
 
 export interface UpstreamCall {
-  operation: 'startCampaignReport' | 'exportNonEmployeeRecords';
+  operation: OperationName;
   method: 'GET' | 'POST';
   /** Path under the tenant origin, already validated and encoded. */
   path: string;

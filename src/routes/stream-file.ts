@@ -1,45 +1,34 @@
-import { pipeline } from 'node:stream/promises';
-import { Router, type Response } from 'express';
-import type { CallerVerifier } from '../auth/verify-caller.ts';
-import type { Grant } from '../auth/grants.ts';
-import { requireGrant } from '../auth/require-grant.ts';
+// A file answer streamed to the caller: backpressure end to end, memory flat whatever its size,
+// cut visibly when either side fails, and the bytes hashed for the audit record.
 import { createHash } from 'node:crypto';
-import type { AuditTrail } from '../audit/trail.ts';
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
 import { contextOf, type Egress } from '../http/context.ts';
 import type { LiveStreams } from '../http/live-streams.ts';
 import type { Metrics } from '../metrics.ts';
-import type { UpstreamClient, UpstreamReply } from '../upstream/client.ts';
-import { onBehalfOf } from './on-behalf-of.ts';
-import { validId } from './params.ts';
-import { relayBuffered } from './relay.ts';
+import type { UpstreamReply } from '../upstream/client.ts';
 
-export const EXPORT_ROUTE = /^\/v3\/non-employee-sources\/([^/]*)\/non-employees\/download$/;
-
-export interface ExportDeps {
-  verifier: CallerVerifier;
-  upstream: UpstreamClient;
-  anyOf: Grant[];
+export interface StreamDeps {
   metrics: Metrics;
-  audit: AuditTrail;
   liveStreams: LiveStreams;
   /** STREAM_IDLE_TIMEOUT_MS: no byte moved for this long, in either direction, cuts the download. */
   idleTimeoutMs: number;
 }
 
 /**
- * Pipes the CSV through unchanged with backpressure end to end. If either side fails, pipeline
+ * Pipes the file (a CSV export, a report file) through unchanged with backpressure end to end. If either side fails, pipeline
  * destroys both: the upstream request is aborted when the caller leaves, and the caller's
  * connection is cut (never ended cleanly) when the upstream fails mid-body or a drain runs out
  * of time. The bytes are hashed on the way for the audit record.
  */
-async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, egress: Egress, deps: ExportDeps): Promise<void> {
+export async function streamFile(reply: UpstreamReply, res: Response, file: { name: string; defaultType: string }, egress: Egress, deps: StreamDeps): Promise<void> {
   const context = contextOf(res);
   const contentType = reply.headers['content-type'];
   const contentLength = reply.headers['content-length'];
   res.status(200);
-  res.setHeader('content-type', typeof contentType === 'string' ? contentType : 'text/csv');
+  res.setHeader('content-type', typeof contentType === 'string' ? contentType : file.defaultType);
   if (typeof contentLength === 'string') res.setHeader('content-length', contentLength);
-  res.setHeader('content-disposition', `attachment; filename="non-employees-${sourceId}.csv"`);
+  res.setHeader('content-disposition', `attachment; filename="${file.name}"`);
   res.setHeader('cache-control', 'no-store');
   const digest = createHash('sha256');
   egress.digest = digest;
@@ -89,39 +78,4 @@ async function streamCsv(reply: UpstreamReply, res: Response, sourceId: string, 
     untrack();
     deps.metrics.bytesStreamed.inc(context.bytes);
   }
-}
-
-export function nonEmployeeExportRoutes(deps: ExportDeps): Router {
-  const router = Router({ caseSensitive: true, strict: true });
-  // Express answers HEAD with the GET handler; a HEAD must not pull a whole export from SailPoint.
-  router.head(EXPORT_ROUTE, (_req, _res, next) => next('router'));
-  router.get(
-    EXPORT_ROUTE,
-    (_req, res, next) => {
-      contextOf(res).route = 'GET /v3/non-employee-sources/{id}/non-employees/download';
-      deps.audit(res, 'exportNonEmployeeRecords');
-      next();
-    },
-    requireGrant(deps.verifier, deps.anyOf),
-    async (req, res) => {
-      const params = req.params as unknown as Record<string, string | undefined>;
-      const id = validId(params[0], 'source');
-      const context = contextOf(res);
-      const egress = context.egress as Egress;
-      egress.target = { sourceId: id };
-      const requester = onBehalfOf(res);
-      const reply = await deps.upstream.send({
-        operation: 'exportNonEmployeeRecords',
-        method: 'GET',
-        path: `/v3/non-employee-sources/${id}/non-employees/download`,
-        accept: 'text/csv, application/json;q=0.5',
-        repeatability: 'repeatable',
-        callClass: 'export',
-        ...requester,
-      });
-      if (reply.statusCode === 200) await streamCsv(reply, res, id, egress, deps);
-      else await relayBuffered(reply, res);
-    },
-  );
-  return router;
 }
