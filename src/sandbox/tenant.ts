@@ -1,15 +1,25 @@
-// A simulated IdentityNow tenant on loopback: the token endpoint, the two v3 operations the
-// gateway serves, SailPoint's rate limit and error shapes, and switches for faults. Sandbox mode
-// runs it in-process; the test suite and the benchmarks use it as their upstream.
+// A simulated IdentityNow tenant on loopback: the token endpoint, the v3 operations of the
+// gateway's operation table, SailPoint's rate limit and error shapes, and switches for faults.
+// Sandbox mode runs it in-process; the test suite and the benchmarks use it as their upstream.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { REPORT_TYPES } from '../operations/params.ts';
+import { REPORT_TYPES, type ReportType } from '../operations/params.ts';
+import { OPERATIONS, pathPattern, type OperationName } from '../operations/table.ts';
+import { createReportStore, type ReportStore } from './reports.ts';
 import { bulkBlock, bulkCsvLength, CSV_HEADER } from './csv.ts';
 
-export type Operation = 'runReport' | 'export' | 'token';
+/** The names faults and recorded requests go by: one per operation of the table, and the token endpoint. */
+export type Operation = 'runReport' | 'listReports' | 'reportFile' | 'export' | 'token';
+
+const FAULT_NAME: Record<OperationName, Exclude<Operation, 'token'>> = {
+  startCampaignReport: 'runReport',
+  getCampaignReports: 'listReports',
+  getReport: 'reportFile',
+  exportNonEmployeeRecords: 'export',
+};
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: unknown }
@@ -45,6 +55,8 @@ export interface TenantOptions {
   port?: number;
   /** Keep every API request in `requests` (tests); benchmarks turn it off. */
   record?: boolean;
+  /** A started report turns from PENDING to SUCCESS after this long. */
+  reportReadyMs?: number;
 }
 
 export interface ExportStats {
@@ -66,6 +78,9 @@ export interface Tenant {
   issuedTokens: string[];
   rateLimited: number;
   exports: ExportStats;
+  /** Report file downloads, counted like exports. */
+  reportFiles: ExportStats;
+  reports: ReportStore;
   addFault(operation: Operation, fault: Fault, times?: number): void;
   clearFaults(): void;
   /** Every token issued so far stops working: the next API call answers 401. */
@@ -110,7 +125,8 @@ async function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
 }
 
 export async function startTenant(options: TenantOptions): Promise<Tenant> {
-  const faults: Record<Operation, Fault[]> = { runReport: [], export: [], token: [] };
+  const faults: Record<Operation, Fault[]> = { runReport: [], listReports: [], reportFile: [], export: [], token: [] };
+  const reports = createReportStore(options.reportReadyMs ?? 1000);
   const tokens = new Map<string, number>();
   const arrivals: number[] = [];
   const sockets = new Set<Socket>();
@@ -126,6 +142,8 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     issuedTokens: [],
     rateLimited: 0,
     exports: { started: 0, completed: 0, aborted: 0, bytesWritten: 0, sha256: [] },
+    reportFiles: { started: 0, completed: 0, aborted: 0, bytesWritten: 0, sha256: [] },
+    reports,
     addFault(operation, fault, times = 1) {
       for (let i = 0; i < times; i += 1) faults[operation].push(fault);
     },
@@ -139,6 +157,7 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
       sources.set(id, source);
     },
     async close() {
+      reports.close();
       server.close();
       for (const socket of sockets) socket.destroy();
       await once(server, 'close');
@@ -215,11 +234,10 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     sendJson(res, 200, { access_token: token, token_type: 'bearer', expires_in: lifetimeS, scope: 'sp:scopes:all', tenant_id: 'sandbox' });
   }
 
-  async function streamExport(res: ServerResponse, source: CsvSource, fault: Fault | undefined): Promise<void> {
-    const stats = tenant.exports;
+  async function streamBody(res: ServerResponse, source: CsvSource, fault: Fault | undefined, stats: ExportStats, contentType: string): Promise<void> {
     stats.started += 1;
     const length = source.kind === 'fixed' ? source.body.length : bulkCsvLength(source.blocks);
-    const headers: Record<string, string | number> = { 'content-type': 'text/csv;charset=utf-8' };
+    const headers: Record<string, string | number> = { 'content-type': contentType };
     if (source.contentLength) headers['content-length'] = length;
     res.writeHead(200, headers);
     const hash: Hash = createHash('sha256');
@@ -247,7 +265,12 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     }
 
     if (sent >= cutAt && fault) {
-      if (fault.kind === 'reset-mid-body') res.socket?.resetAndDestroy();
+      if (fault.kind === 'reset-mid-body') {
+        // Long enough for the headers and the first bytes to reach the gateway before the reset:
+        // a cut the caller sees, not one the gateway can still retry whole.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        res.socket?.resetAndDestroy();
+      }
       return; // stall-body: leave the connection open and silent
     }
     if (!open || res.destroyed) {
@@ -268,39 +291,61 @@ export async function startTenant(options: TenantOptions): Promise<Tenant> {
     res.socket?.resetAndDestroy();
   }
 
-  async function api(operation: 'runReport' | 'export', match: RegExpExecArray, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** What each operation of the table does here, once faults, authentication and the rate limit have passed. */
+  const answers: Record<OperationName, (values: string[], query: URLSearchParams, res: ServerResponse, fault: Fault | undefined) => Promise<void> | void> = {
+    startCampaignReport([id, type], _query, res) {
+      if (!(REPORT_TYPES as readonly string[]).includes(type as string)) return sendJson(res, 400, statusBody(400));
+      if (!campaigns.has(id as string)) return sendJson(res, 404, statusBody(404));
+      reports.start(id as string, type as ReportType);
+      return sendJson(res, 202, {});
+    },
+    getCampaignReports([id], _query, res) {
+      if (!campaigns.has(id as string)) return sendJson(res, 404, statusBody(404));
+      return sendJson(res, 200, reports.list(id as string));
+    },
+    async getReport([id], query, res, fault) {
+      const format = query.get('fileFormat');
+      if (format !== 'csv' && format !== 'pdf') return sendJson(res, 400, statusBody(400));
+      const body = reports.file(id as string, format);
+      if (!body) return sendJson(res, 404, statusBody(404));
+      await streamBody(res, { kind: 'fixed', body, contentLength: true }, fault, tenant.reportFiles, format === 'pdf' ? 'application/pdf' : 'text/csv;charset=utf-8');
+    },
+    async exportNonEmployeeRecords([id], _query, res, fault) {
+      const source = sources.get(id as string);
+      if (!source) return sendJson(res, 404, statusBody(404));
+      await streamBody(res, source, fault, tenant.exports, 'text/csv;charset=utf-8');
+    },
+  };
+
+  async function api(name: OperationName, match: RegExpExecArray, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const operation = FAULT_NAME[name];
     if (options.record !== false) tenant.requests.push({ atMs: performance.now(), operation, method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     await readBody(req);
     const fault = faults[operation].shift();
     if (await applyFault(fault, req, res)) return;
-    if (operation === 'runReport' && fault?.kind === 'reset-mid-body') return cutReport(res, fault.afterBytes);
+    if (name === 'startCampaignReport' && fault?.kind === 'reset-mid-body') return cutReport(res, fault.afterBytes);
     if (!authorized(req)) {
       sendJson(res, 401, { error: 'JWT validation failed: JWT is expired' });
       return;
     }
     if (overLimit(res)) return;
-    const id = decodeURIComponent(match[1] as string);
-    if (operation === 'runReport') {
-      const type = match[2] as string;
-      if (!(REPORT_TYPES as readonly string[]).includes(type)) return sendJson(res, 400, statusBody(400));
-      if (!campaigns.has(id)) return sendJson(res, 404, statusBody(404));
-      return sendJson(res, 202, {});
-    }
-    const source = sources.get(id);
-    if (!source) return sendJson(res, 404, statusBody(404));
-    await streamExport(res, source, fault);
+    const values = match.slice(1).map((v) => decodeURIComponent(v));
+    await answers[name](values, new URLSearchParams((req.url ?? '').split('?')[1] ?? ''), res, fault);
   }
 
-  const RUN_REPORT = /^\/v3\/campaigns\/([^/]+)\/run-report\/([^/?]+)$/;
-  const EXPORT = /^\/v3\/non-employee-sources\/([^/]+)\/non-employees\/download$/;
+  // SailPoint's paths, from the gateway's own table: segments non-empty, and the query string
+  // (req.url carries it) left for the operation to read.
+  const routes = OPERATIONS.map((op) => ({
+    op,
+    pattern: new RegExp(pathPattern(op).source.replaceAll('([^/]*)', '([^/?]+)').replace(/\$$/, '(?:\\?.*)?$')),
+  }));
 
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     const handle = async () => {
       let match: RegExpExecArray | null;
       if (req.method === 'POST' && path === '/oauth/token') return issueToken(req, res);
-      if (req.method === 'POST' && (match = RUN_REPORT.exec(path))) return api('runReport', match, req, res);
-      if (req.method === 'GET' && (match = EXPORT.exec(path))) return api('export', match, req, res);
+      for (const { op, pattern } of routes) if (req.method === op.method && (match = pattern.exec(path))) return api(op.name, match, req, res);
       if (req.method === 'POST' && path === '/__sandbox/faults') {
         const { operation, fault, times } = JSON.parse(await readBody(req)) as { operation: Operation; fault: Fault; times?: number };
         tenant.addFault(operation, fault, times);

@@ -1,0 +1,93 @@
+// The simulated tenant's campaign reports: a started report shows up in its campaign's list as
+// PENDING, turns SUCCESS after a short while, and its file can then be had as CSV or PDF.
+import { createHash } from 'node:crypto';
+import type { ReportType } from '../operations/params.ts';
+
+/** SailPoint's CampaignReport, as Get Campaign Reports answers it. */
+export interface CampaignReport {
+  type: 'REPORT_RESULT';
+  id: string;
+  name: string;
+  status: 'PENDING' | 'SUCCESS';
+  reportType: ReportType;
+  lastRunAt: string;
+}
+
+export interface ReportStore {
+  /** A report of this type starts (again) for the campaign: SailPoint keeps the latest run of each type. */
+  start(campaignId: string, reportType: ReportType): CampaignReport;
+  list(campaignId: string): CampaignReport[];
+  /** The report's file, once it succeeded; undefined while it is pending or unknown. */
+  file(id: string, format: 'csv' | 'pdf'): Buffer | undefined;
+  close(): void;
+}
+
+const NAMES: Record<ReportType, string> = {
+  CAMPAIGN_COMPOSITION_REPORT: 'Campaign Composition Report',
+  CAMPAIGN_REMEDIATION_STATUS_REPORT: 'Campaign Remediation Status Report',
+  CAMPAIGN_STATUS_REPORT: 'Campaign Status Report',
+  CERTIFICATION_SIGNOFF_REPORT: 'Certification Signoff Report',
+};
+
+function csvOf(campaignId: string, report: CampaignReport): Buffer {
+  const rows = ['campaignId,reportId,reportType,identity,reviewer,decision'];
+  for (let i = 0; i < 50; i += 1) rows.push(`${campaignId},${report.id},${report.reportType},identity-${i},reviewer-${i % 5},${i % 3 === 0 ? 'REVOKE' : 'APPROVE'}`);
+  return Buffer.from(`${rows.join('\n')}\n`);
+}
+
+/** A small valid PDF, one page with one line of text, its cross-reference offsets computed. */
+export function minimalPdf(text: string): Buffer {
+  const safe = text.replace(/[()\\]/g, '');
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${`BT /F1 14 Tf 72 720 Td (${safe}) Tj ET`.length} >>\nstream\nBT /F1 14 Tf 72 720 Td (${safe}) Tj ET\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(Buffer.byteLength(body));
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(body);
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(body, 'latin1');
+}
+
+export function createReportStore(readyAfterMs: number): ReportStore {
+  const byCampaign = new Map<string, Map<ReportType, CampaignReport>>();
+  const campaignOf = new Map<string, string>();
+  const timers = new Set<NodeJS.Timeout>();
+  let runs = 0;
+  return {
+    start(campaignId, reportType) {
+      runs += 1;
+      const id = createHash('sha256').update(`${campaignId}/${reportType}/${runs}`).digest('hex').slice(0, 32);
+      const report: CampaignReport = { type: 'REPORT_RESULT', id, name: NAMES[reportType], status: 'PENDING', reportType, lastRunAt: new Date().toISOString() };
+      const reports = byCampaign.get(campaignId) ?? new Map<ReportType, CampaignReport>();
+      reports.set(reportType, report);
+      byCampaign.set(campaignId, reports);
+      campaignOf.set(id, campaignId);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        report.status = 'SUCCESS';
+      }, readyAfterMs);
+      timer.unref();
+      timers.add(timer);
+      return report;
+    },
+    list: (campaignId) => [...(byCampaign.get(campaignId)?.values() ?? [])].map((r) => ({ ...r })),
+    file(id, format) {
+      const campaignId = campaignOf.get(id);
+      const report = campaignId === undefined ? undefined : [...(byCampaign.get(campaignId)?.values() ?? [])].find((r) => r.id === id);
+      if (!report || report.status !== 'SUCCESS' || campaignId === undefined) return undefined;
+      return format === 'csv' ? csvOf(campaignId, report) : minimalPdf(`${report.name} for campaign ${campaignId}`);
+    },
+    close() {
+      for (const timer of timers) clearTimeout(timer);
+    },
+  };
+}
