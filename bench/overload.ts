@@ -7,6 +7,7 @@ import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, upstreamFor } from './proxies.ts';
 import { MiB, percentile, procStat, startGateway } from './support.ts';
+import { operation, pathOf } from '../src/operations/table.ts';
 
 const LIMIT = 100;
 const WINDOW_MS = 10_000;
@@ -42,7 +43,7 @@ async function withRig<T>(use: (rig: Rig) => Promise<T>): Promise<T> {
     light: `Bearer ${await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 })}`,
   };
   const agent = new Agent({ connections: 1024 });
-  const url = new URL(`${gateway.url}/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`);
+  const url = new URL(`${gateway.url}${pathOf(operation('startCampaignReport'), { id: CAMPAIGN, type: 'CAMPAIGN_STATUS_REPORT' })}`);
   const outcomes: Outcome[] = [];
   const inFlight = new Set<Promise<void>>();
 

@@ -8,9 +8,10 @@ import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './pr
 import { inTurns, median, perRoundRatio, procStat } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
+import { operation, pathOf } from '../src/operations/table.ts';
 
 const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
-const PATH = `/v3/campaigns/${CAMPAIGN}/run-report/CAMPAIGN_STATUS_REPORT`;
+const PATH = pathOf(operation('startCampaignReport'), { id: CAMPAIGN, type: 'CAMPAIGN_STATUS_REPORT' });
 
 interface Row {
   name: string;

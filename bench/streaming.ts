@@ -8,6 +8,7 @@ import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
 import { inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
+import { operation, pathOf } from '../src/operations/table.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
 const SLOW_BLOCKS = bulkBlocksFor(128 * MiB);
@@ -54,7 +55,7 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
   const callerToken = await issuer.mint({ scope: 'idn:nesr:read' }, { expiresInS: 3600 });
   const upstream = await upstreamFor(tenant, issuer);
   const upstreamToken = upstream.token;
-  const exportUrl = (base: string, source: string) => `${base}/v3/non-employee-sources/${source}/non-employees/download`;
+  const exportUrl = (base: string, source: string) => `${base}${pathOf(operation('exportNonEmployeeRecords'), { id: source })}`;
   const lines = [
     `### CSV export: 1 GiB to a fast reader, 128 MiB to a reader limited to ${SLOW_RATE}/s (${rounds} rounds taken in turns, medians)`,
     '',

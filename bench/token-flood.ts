@@ -3,6 +3,7 @@
 // (default 10 500, about 15 KB once signed). Run: node bench/token-flood.ts
 import { Agent } from 'undici';
 import { startProcessSetup } from '../test/support/gateway-process.ts';
+import { operation, pathOf } from '../src/operations/table.ts';
 const N = Number(process.env.N ?? 48_000);
 const setup = await startProcessSetup({ campaigns: ['c1'] }, { AUDIT_LOG: '/dev/null', UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000' });
 const agent = new Agent({ connections: 16 });
@@ -16,7 +17,7 @@ async function worker() {
     const i = sent++;
     const token = await setup.issuer.mint({ roles: ['CERT_ADMIN'], pad, jti: String(i) }, { expiresInS: 3600 });
     // /v3 path that needs auth but does not go upstream: a 403 after verification (no grant for export).
-    const r = await agent.request({ origin: url.origin, path: '/v3/non-employee-sources/s1/non-employees/download', method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    const r = await agent.request({ origin: url.origin, path: pathOf(operation('exportNonEmployeeRecords'), { id: 's1' }), method: 'GET', headers: { authorization: `Bearer ${token}` } });
     if (r.statusCode !== 403) throw new Error('status ' + r.statusCode);
     await r.body.dump();
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Targets } from '../config.ts';
+import { operation, pathOf } from '../operations/table.ts';
 import { bulkBlocksFor, realisticCsv } from './csv.ts';
 import { startDevIssuer } from './issuer.ts';
 import { startTenant, type Tenant } from './tenant.ts';
@@ -61,6 +62,9 @@ export async function startSandbox(): Promise<Sandbox> {
 }
 
 /** What `npm start` prints in sandbox mode: loud, with tokens and curl lines that work as printed. */
+const startReport = pathOf(operation('startCampaignReport'), { id: SANDBOX_CAMPAIGNS[0] as string, type: 'CAMPAIGN_STATUS_REPORT' });
+const listReports = pathOf(operation('getCampaignReports'), { id: SANDBOX_CAMPAIGNS[0] as string });
+
 export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
   const token = (name: string) => sandbox.personas.find((p) => p.name === name)?.token ?? '';
   const lines = [
@@ -79,13 +83,17 @@ export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
     '',
     'Try:',
     `  curl -i -X POST -H "Authorization: Bearer ${token('cert-admin')}" \\`,
-    `       ${gatewayUrl}/v3/campaigns/${SANDBOX_CAMPAIGNS[0]}/run-report/CAMPAIGN_STATUS_REPORT`,
+    `       ${gatewayUrl}${startReport}`,
+    `  curl -sS -H "Authorization: Bearer ${token('cert-admin')}" \\`,
+    `       ${gatewayUrl}${listReports}   # the report: PENDING, then SUCCESS; its "id" names the file`,
+    `  curl -sS -OJ -H "Authorization: Bearer ${token('cert-admin')}" \\`,
+    `       "${gatewayUrl}${pathOf(operation('getReport'), { taskResultId: '<id>' })}?fileFormat=pdf"`,
     `  curl -i -H "Authorization: Bearer ${token('nesr-reader')}" \\`,
-    `       ${gatewayUrl}/v3/non-employee-sources/${SANDBOX_SOURCES.small}/non-employees/download`,
+    `       ${gatewayUrl}${pathOf(operation('exportNonEmployeeRecords'), { id: SANDBOX_SOURCES.small })}`,
     `  curl -sS -o contractors.csv -H "Authorization: Bearer ${token('nesr-reader')}" \\`,
-    `       ${gatewayUrl}/v3/non-employee-sources/${SANDBOX_SOURCES.large}/non-employees/download`,
+    `       ${gatewayUrl}${pathOf(operation('exportNonEmployeeRecords'), { id: SANDBOX_SOURCES.large })}`,
     `  curl -i -X POST -H "Authorization: Bearer ${token('no-grants')}" \\`,
-    `       ${gatewayUrl}/v3/campaigns/${SANDBOX_CAMPAIGNS[0]}/run-report/CAMPAIGN_STATUS_REPORT   # 403`,
+    `       ${gatewayUrl}${startReport}   # 403`,
     `  curl -i -X POST -H 'content-type: application/json' -d '{"operation":"runReport","fault":{"kind":"status","status":503},"times":1}' \\`,
     `       ${sandbox.tenant.origin}/__sandbox/faults   # next run-report sees one 503 (the gateway retries)`,
     '',

@@ -11,6 +11,7 @@ import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
 import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
 import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
+import { operation, type OperationName } from '../../src/operations/table.ts';
 import { findLeaks } from './secret-scan.ts';
 
 export const CLIENT_ID = 'gateway-test-client';
@@ -168,5 +169,9 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
   }
 }
 
-export const runReportPath = (id = CAMPAIGN, type = 'CAMPAIGN_STATUS_REPORT') => `/v3/campaigns/${id}/run-report/${type}`;
-export const exportPath = (id: string) => `/v3/non-employee-sources/${id}/non-employees/download`;
+// Paths from the operation table (as given: a test may pass an id that needs no encoding or must not get any).
+const rawPath = (name: OperationName, values: Record<string, string>) => operation(name).path.replace(/\{(\w+)\}/g, (_, key: string) => values[key] ?? '');
+export const runReportPath = (id = CAMPAIGN, type = 'CAMPAIGN_STATUS_REPORT') => rawPath('startCampaignReport', { id, type });
+export const exportPath = (id: string) => rawPath('exportNonEmployeeRecords', { id });
+export const campaignReportsPath = (id = CAMPAIGN) => rawPath('getCampaignReports', { id });
+export const reportFilePath = (taskResultId: string, query = 'fileFormat=csv') => `${rawPath('getReport', { taskResultId })}?${query}`;
