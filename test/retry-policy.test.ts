@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, parseRetryAfter } from '../src/upstream/retry-policy.ts';
+import { BACKOFF, decide, nextStep, parseRetryAfter, type AttemptFacts } from '../src/upstream/retry-policy.ts';
 
 const response = (status: number, retryAfterMs?: number) => ({ kind: 'response' as const, status, retryAfterMs });
 const failure = (code: string) => ({ kind: 'error' as const, code });
@@ -57,5 +57,65 @@ describe('retry policy', () => {
     assert.equal(parseRetryAfter('Mon, 23 Nov 2026 09:00:00 GMT', now), 0);
     assert.equal(parseRetryAfter('soon', now), undefined);
     assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+});
+
+describe('the next step after an attempt (one pure function)', () => {
+  const limits = { retries: 2, deadlineMs: 25_000, retryAfterCapMs: 60_000 };
+  const facts = (overrides: Partial<AttemptFacts>): AttemptFacts => ({
+    outcome: response(202),
+    repeatability: 'repeatable',
+    attempt: 1,
+    elapsedMs: 0,
+    credentialRefreshed: false,
+    jitter: 0,
+    ...overrides,
+  });
+
+  it('accepts a success as success and a relayed 400/403/404 as relayed', () => {
+    assert.deepEqual(nextStep(facts({}), limits), { action: 'accept', label: 'success' });
+    assert.deepEqual(nextStep(facts({ outcome: response(404) }), limits), { action: 'accept', label: 'relayed' });
+  });
+
+  it('refreshes the credential once on a 401, and gives up with 502 on the second', () => {
+    assert.deepEqual(nextStep(facts({ outcome: response(401) }), limits), { action: 'refresh-credential', label: 'credential_rejected' });
+    const second = nextStep(facts({ outcome: response(401), credentialRefreshed: true }), limits);
+    assert.equal(second.action === 'give-up' && second.error.status, 502);
+    assert.equal(second.action === 'give-up' && second.result, 'failed');
+  });
+
+  it('backs off exponentially with jitter, capped at the maximum', () => {
+    const delay = (attempt: number, jitter: number) => {
+      const step = nextStep(facts({ outcome: response(503), attempt, jitter }), { ...limits, retries: 10 });
+      return step.action === 'retry' ? step.delayMs : -1;
+    };
+    assert.equal(delay(1, 0), BACKOFF.minMs);
+    assert.equal(delay(1, 0.5), 150);
+    assert.equal(delay(2, 0), 200);
+    assert.equal(delay(3, 0.99), 796);
+    assert.equal(delay(8, 0), BACKOFF.maxMs);
+  });
+
+  it('gives up, counted as gave_up, when the attempts are used up or the deadline would pass', () => {
+    const used = nextStep(facts({ outcome: response(503), attempt: 3 }), limits);
+    assert.deepEqual(used.action === 'give-up' && [used.label, used.result, used.error.status], ['status_503', 'gave_up', 502]);
+    const late = nextStep(facts({ outcome: response(503), elapsedMs: 24_950 }), limits);
+    assert.equal(late.action, 'give-up');
+  });
+
+  it('does not wait for a Retry-After that is over the cap or past the deadline: 429 at once', () => {
+    const long = nextStep(facts({ outcome: response(429, 120_000) }), limits);
+    assert.deepEqual(long.action === 'give-up' && [long.result, long.error.status, long.error.retryAfterS], ['gave_up', 429, 120]);
+    const fits = nextStep(facts({ outcome: response(429, 2000) }), limits);
+    assert.equal(fits.action, 'retry');
+  });
+
+  it('never repeats an oversized answer, nor a report start that may have reached SailPoint', () => {
+    for (const repeatability of ['once', 'repeatable'] as const) {
+      const step = nextStep(facts({ outcome: { kind: 'oversized' }, repeatability }), limits);
+      assert.deepEqual(step.action === 'give-up' && [step.label, step.error.message], ['failed', 'SailPoint answered with an oversized body.']);
+    }
+    assert.equal(nextStep(facts({ outcome: failure('ECONNRESET'), repeatability: 'once' }), limits).action, 'give-up');
+    assert.equal(nextStep(facts({ outcome: failure('ECONNREFUSED'), repeatability: 'once' }), limits).action, 'retry');
   });
 });

@@ -1,4 +1,4 @@
-import pRetry, { AbortError } from 'p-retry';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { OversizedBody, requestBuffered, type BufferedResponse } from './buffered-request.ts';
 import type { UpstreamSettings } from '../config.ts';
@@ -7,7 +7,7 @@ import type { RequestLog, UpstreamTally } from '../http/context.ts';
 import { outgoingTraceparent, type TraceContext } from '../http/trace-context.ts';
 import type { Admission, CallClass } from './admission.ts';
 import type { WindowStore } from './budget/window.ts';
-import { decide, mayHaveActed, parseRetryAfter, reachedUpstream, type AttemptOutcome, type Decision, type Repeatability } from './retry-policy.ts';
+import { mayHaveActed, nextStep, parseRetryAfter, reachedUpstream, type AttemptOutcome, type Repeatability } from './retry-policy.ts';
 import type { TokenProvider } from './token-provider.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OperationName } from '../operations/table.ts';
@@ -80,17 +80,6 @@ const buffered: BodyMode<Buffer> = {
   whenConsumed: (_body, release) => release(),
 };
 
-/** An attempt that may be repeated; carries what to answer if no retry is left. */
-class RetryableAttempt extends Error {
-  readonly retryAfterMs: number | undefined;
-  readonly giveUp: GatewayError;
-  constructor(reason: string, retryAfterMs: number | undefined, giveUp: GatewayError) {
-    super(reason);
-    this.retryAfterMs = retryAfterMs;
-    this.giveUp = giveUp;
-  }
-}
-
 const errorCode = (error: unknown): string =>
   typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'UNKNOWN';
 
@@ -107,18 +96,10 @@ export function createUpstreamClient(deps: {
   const { settings } = deps;
   const origin = deps.baseUrl.origin;
 
-  async function admit(call: UpstreamCall) {
-    try {
-      return await deps.admission.acquire({ callClass: call.callClass, caller: call.caller, signal: call.signal });
-    } catch (error) {
-      // Shed (429) or the caller left while queued: neither is worth another attempt.
-      throw new AbortError(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
   /** One HTTP exchange through the admission queue and the budget: until the headers when streamed, the whole answer when buffered. */
   async function exchange<B>(mode: BodyMode<B>, call: UpstreamCall, token: string): Promise<Exchanged<B> | { error: unknown }> {
-    const permit = await admit(call);
+    // Shed (429) or the caller left while queued: thrown, and never worth another attempt.
+    const permit = await deps.admission.acquire({ callClass: call.callClass, caller: call.caller, signal: call.signal });
     call.tally.attempts += 1;
     call.tally.queueWaitMs += permit.waitedMs;
     deps.metrics.queueWaitSeconds.observe({ class: call.callClass }, permit.waitedMs / 1000);
@@ -159,90 +140,69 @@ export function createUpstreamClient(deps: {
       // Sent, or about to be, when the caller left: whether SailPoint acted on it is unknown.
       if (call.signal.aborted) call.tally.mayHaveActed = true;
       if (!call.signal.aborted && !reachedUpstream({ kind: 'error', code: errorCode(error) })) call.tally.reached = reachedBefore;
-      if (call.signal.aborted) throw new AbortError(call.signal.reason instanceof Error ? call.signal.reason : new Error('caller went away'));
+      if (call.signal.aborted) throw call.signal.reason instanceof Error ? call.signal.reason : new Error('caller went away');
       return { error };
     }
-  }
-
-  async function attempt<B>(mode: BodyMode<B>, call: UpstreamCall): Promise<Exchanged<B>> {
-    let token = await getToken();
-    let result = await exchange(mode, call, token);
-    if (!('error' in result) && result.statusCode === 401) {
-      // SailPoint no longer accepts the gateway's token: drop it, fetch a new one once, try once more.
-      countAttempt(call, 'credential_rejected');
-      await mode.discard(result.body);
-      deps.tokens.invalidate(token);
-      call.log.warn('upstream answered 401; refreshing the gateway credential once');
-      token = await getToken();
-      result = await exchange(mode, call, token);
-      if (!('error' in result) && result.statusCode === 401) {
-        countAttempt(call, 'credential_rejected');
-        await mode.discard(result.body);
-        deps.tokens.invalidate(token);
-        throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint rejected the gateway credential.'));
-      }
-    }
-
-    if ('error' in result && result.error instanceof OversizedBody) {
-      call.tally.mayHaveActed = true;
-      countAttempt(call, 'failed');
-      throw new AbortError(new GatewayError('ERR_UPSTREAM_FAILED', 'SailPoint answered with an oversized body.'));
-    }
-    const outcome: AttemptOutcome =
-      'error' in result
-        ? { kind: 'error', code: errorCode(result.error) }
-        : { kind: 'response', status: result.statusCode, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
-    call.log.debug({ attempt: call.tally.attempts, outcome }, 'upstream attempt');
-    if (mayHaveActed(outcome)) call.tally.mayHaveActed = true;
-    const decision = decide(outcome, call.repeatability);
-    countAttempt(call, attemptLabel(outcome, decision));
-    if (decision.action === 'accept' && !('error' in result)) return result;
-    if (!('error' in result)) await mode.discard(result.body);
-    if (decision.action === 'fail') throw new AbortError(decision.error);
-    if (decision.action === 'retry') throw new RetryableAttempt(decision.reason, decision.retryAfterMs, decision.giveUp);
-    throw new AbortError(new GatewayError('ERR_INTERNAL', 'unreachable retry decision'));
   }
 
   function countAttempt(call: UpstreamCall, outcome: string): void {
     deps.metrics.upstreamAttempts.inc({ operation: call.operation, outcome });
   }
 
-  async function getToken(): Promise<string> {
-    try {
-      return await deps.tokens.get();
-    } catch (error) {
-      throw new AbortError(error instanceof Error ? error : new Error(String(error)));
-    }
+  function outcomeOf(result: Exchanged<unknown> | { error: unknown }): AttemptOutcome {
+    if (!('error' in result)) return { kind: 'response', status: result.statusCode, retryAfterMs: parseRetryAfter(result.headers['retry-after'], Date.now()) };
+    return result.error instanceof OversizedBody ? { kind: 'oversized' } : { kind: 'error', code: errorCode(result.error) };
   }
 
+  /**
+   * The call: attempts until nextStep() says accept or give up. Refusals before an attempt (no
+   * budget, no credential) and the caller leaving end it at once, as thrown errors.
+   */
   async function send<B>(mode: BodyMode<B>, call: UpstreamCall): Promise<Exchanged<B>> {
     const startedAt = performance.now();
-    let giveUpEarly = false;
+    let credentialRefreshed = false;
+    let counted = false;
+    const countCall = (result: string) => {
+      counted = true;
+      deps.metrics.upstreamCalls.inc({ operation: call.operation, result });
+    };
     try {
-      const reply = await pRetry(() => attempt(mode, call), {
-        retries: settings.retries,
-        factor: 2,
-        minTimeout: 100,
-        maxTimeout: 2000,
-        randomize: true,
-        maxRetryTime: settings.deadlineMs,
-        signal: call.signal,
-        onFailedAttempt: async ({ error, retryDelay }) => {
-          if (!(error instanceof RetryableAttempt) || retryDelay === 0) return;
-          call.log.info({ reason: error.message, retryAfterMs: error.retryAfterMs }, 'upstream attempt will be retried');
-          // Retry-After is honoured by the shared pause every call waits for in admission;
-          // here we only decide whether waiting is worth it at all.
-          if (error.retryAfterMs === undefined) return;
-          const elapsedMs = performance.now() - startedAt;
-          if (error.retryAfterMs > settings.retryAfterCapMs || elapsedMs + error.retryAfterMs > settings.deadlineMs) giveUpEarly = true;
-        },
-        shouldRetry: ({ error }) => error instanceof RetryableAttempt && !giveUpEarly,
-      });
-      deps.metrics.upstreamCalls.inc({ operation: call.operation, result: reply.statusCode < 300 ? 'success' : 'relayed' });
-      return reply;
+      for (let attempt = 1; ; ) {
+        const token = await deps.tokens.get();
+        const result = await exchange(mode, call, token);
+        const outcome = outcomeOf(result);
+        call.log.debug({ attempt: call.tally.attempts, outcome }, 'upstream attempt');
+        if (mayHaveActed(outcome)) call.tally.mayHaveActed = true;
+        const step = nextStep(
+          { outcome, repeatability: call.repeatability, attempt, elapsedMs: performance.now() - startedAt, credentialRefreshed, jitter: Math.random() },
+          { retries: settings.retries, deadlineMs: settings.deadlineMs, retryAfterCapMs: settings.retryAfterCapMs },
+        );
+        countAttempt(call, step.label);
+        if (step.action === 'accept' && !('error' in result)) {
+          countCall(step.label);
+          return result;
+        }
+        if (!('error' in result)) await mode.discard(result.body);
+        switch (step.action) {
+          case 'accept':
+            throw new GatewayError('ERR_INTERNAL', 'an upstream failure was accepted as an answer');
+          case 'refresh-credential':
+            deps.tokens.invalidate(token);
+            credentialRefreshed = true;
+            call.log.warn('upstream answered 401; refreshing the gateway credential once');
+            break;
+          case 'retry':
+            call.log.info({ reason: step.label, delayMs: step.delayMs }, 'upstream attempt will be retried');
+            await sleep(step.delayMs, undefined, { signal: call.signal });
+            attempt += 1;
+            break;
+          case 'give-up':
+            countCall(step.result);
+            throw step.error;
+        }
+      }
     } catch (error) {
-      deps.metrics.upstreamCalls.inc({ operation: call.operation, result: callResult(error, call.signal) });
-      if (error instanceof RetryableAttempt) throw error.giveUp;
+      if (!counted) countCall(callResult(error, call.signal));
       throw error;
     }
   }
@@ -253,17 +213,9 @@ export function createUpstreamClient(deps: {
   };
 }
 
-/** A bounded word for one attempt: success, relayed (a 400/403/404 passed on), a retry reason, or failed. */
-function attemptLabel(outcome: AttemptOutcome, decision: Decision): string {
-  if (decision.action === 'accept') return outcome.kind === 'response' && outcome.status < 300 ? 'success' : 'relayed';
-  if (decision.action === 'retry') return decision.reason;
-  return 'failed';
-}
-
-/** How a whole call that did not return ended: retries used up, refused before an attempt, or not worth retrying. */
+/** How a call that ended before any step said so ended: the caller left, refused before an attempt, or a fault. */
 function callResult(error: unknown, signal: AbortSignal): string {
   if (signal.aborted) return 'caller_aborted';
-  if (error instanceof RetryableAttempt) return 'gave_up';
   if (error instanceof GatewayError && error.code === 'ERR_RATE_LIMITED') return 'shed';
   if (error instanceof GatewayError && error.code === 'ERR_UPSTREAM_CREDENTIAL') return 'no_credential';
   return 'failed';

@@ -1,5 +1,6 @@
-// Pure rules: given what one upstream attempt produced, accept it, retry it, or give up.
-// Kept free of I/O so each rule is tested directly and written down in one place.
+// Pure rules: given what one upstream attempt produced, accept it, retry it, refresh the
+// credential, or give up. The one place that says what may be sent again, kept free of I/O so
+// each rule is tested directly; the client is a plain loop around nextStep().
 import { GatewayError } from '../errors.ts';
 
 /**
@@ -12,7 +13,9 @@ export type Repeatability = 'repeatable' | 'once';
 
 export type AttemptOutcome =
   | { kind: 'response'; status: number; retryAfterMs: number | undefined }
-  | { kind: 'error'; code: string };
+  | { kind: 'error'; code: string }
+  /** The answer was larger than the gateway gathers (1 MiB): never repeated. */
+  | { kind: 'oversized' };
 
 export type Decision =
   | { action: 'accept' }
@@ -31,12 +34,18 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
  * fact both the 'once' retry rule and the Idempotency-Key rule stand on.
  */
 export function reachedUpstream(outcome: AttemptOutcome): boolean {
-  return outcome.kind === 'response' || !NEVER_SENT.has(outcome.code);
+  return outcome.kind !== 'error' || !NEVER_SENT.has(outcome.code);
 }
 
 export function mayHaveActed(outcome: AttemptOutcome): boolean {
-  if (outcome.kind === 'error') return !NEVER_SENT.has(outcome.code);
-  return outcome.status !== 429 && outcome.status !== 503;
+  switch (outcome.kind) {
+    case 'error':
+      return !NEVER_SENT.has(outcome.code);
+    case 'oversized':
+      return true;
+    case 'response':
+      return outcome.status !== 429 && outcome.status !== 503;
+  }
 }
 
 /** Statuses relayed to the caller as they are: they describe the caller's request, not a fault. */
@@ -50,6 +59,7 @@ export function rateLimited(retryAfterMs: number | undefined): GatewayError {
 }
 
 export function decide(outcome: AttemptOutcome, repeatability: Repeatability): Decision {
+  if (outcome.kind === 'oversized') return { action: 'fail', error: upstreamFailed('SailPoint answered with an oversized body.') };
   if (outcome.kind === 'error') {
     if (NEVER_SENT.has(outcome.code)) {
       return { action: 'retry', reason: 'connect_failed', retryAfterMs: undefined, giveUp: upstreamFailed('SailPoint could not be reached.') };
@@ -79,4 +89,68 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);
+}
+
+/** Jittered exponential backoff between attempts: 100 ms, then doubling, at most 2 s, times 1 to 2. */
+export const BACKOFF = { minMs: 100, factor: 2, maxMs: 2000 } as const;
+
+export interface RetryLimits {
+  /** UPSTREAM_RETRIES: attempts after the first. */
+  retries: number;
+  /** UPSTREAM_DEADLINE_MS: no retry is started that would end past it. */
+  deadlineMs: number;
+  /** UPSTREAM_RETRY_AFTER_CAP_MS: a Retry-After longer than this is not waited for. */
+  retryAfterCapMs: number;
+}
+
+export interface AttemptFacts {
+  outcome: AttemptOutcome;
+  repeatability: Repeatability;
+  /** This attempt's number, from 1; the one repeated with a fresh credential does not count. */
+  attempt: number;
+  /** Since the call started. */
+  elapsedMs: number;
+  /** The credential was already refreshed once in this call. */
+  credentialRefreshed: boolean;
+  /** 0 to 1: the random part of the backoff, given so that this stays a pure function. */
+  jitter: number;
+}
+
+/**
+ * What to do after an attempt, with the word metrics count it by:
+ * - accept: pass the answer on (`success`, or `relayed` for SailPoint's 400/403/404);
+ * - refresh-credential: SailPoint refused the gateway's token; drop it, fetch one, try once more;
+ * - retry: after delayMs (an upstream 429's Retry-After is waited out by the shared pause in
+ *   admission, not here);
+ * - give-up: answer `error`; `gave_up` when retrying would have been allowed but nothing is left
+ *   (attempts, deadline, or a Retry-After too long), else `failed`.
+ */
+export type Step =
+  | { action: 'accept'; label: 'success' | 'relayed' }
+  | { action: 'refresh-credential'; label: 'credential_rejected' }
+  | { action: 'retry'; label: string; delayMs: number }
+  | { action: 'give-up'; label: string; result: 'gave_up' | 'failed'; error: GatewayError };
+
+export function nextStep(facts: AttemptFacts, limits: RetryLimits): Step {
+  const { outcome } = facts;
+  if (outcome.kind === 'response' && outcome.status === 401) {
+    if (!facts.credentialRefreshed) return { action: 'refresh-credential', label: 'credential_rejected' };
+    return { action: 'give-up', label: 'credential_rejected', result: 'failed', error: upstreamFailed('SailPoint rejected the gateway credential.') };
+  }
+  const decision = decide(outcome, facts.repeatability);
+  switch (decision.action) {
+    case 'accept':
+      return { action: 'accept', label: outcome.kind === 'response' && outcome.status < 300 ? 'success' : 'relayed' };
+    case 'fail':
+      return { action: 'give-up', label: 'failed', result: 'failed', error: decision.error };
+    case 'retry': {
+      const giveUp = { action: 'give-up', label: decision.reason, result: 'gave_up', error: decision.giveUp } as const;
+      const { retryAfterMs } = decision;
+      if (retryAfterMs !== undefined && (retryAfterMs > limits.retryAfterCapMs || facts.elapsedMs + retryAfterMs > limits.deadlineMs)) return giveUp;
+      if (facts.attempt > limits.retries) return giveUp;
+      const delayMs = Math.min(BACKOFF.maxMs, Math.round(BACKOFF.minMs * BACKOFF.factor ** (facts.attempt - 1) * (1 + facts.jitter)));
+      if (facts.elapsedMs + delayMs > limits.deadlineMs) return giveUp;
+      return { action: 'retry', label: decision.reason, delayMs };
+    }
+  }
 }
