@@ -6,6 +6,7 @@ import { parseGrant, type Grant, type GrantClaims } from './auth/grants.ts';
 import { parseStaticKey } from './auth/key-source.ts';
 import type { IdempotencyLimits } from './idempotency/store.ts';
 import { OPERATIONS, type OperationName } from './operations/table.ts';
+import { variable } from './config/variables.ts';
 
 
 const ASYMMETRIC_ALGORITHMS = [
@@ -90,46 +91,6 @@ export type Env = Record<string, string | undefined>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
-const DEFAULTS = {
-  PORT: 8080,
-  HOST: '0.0.0.0',
-  ADMIN_PORT: 9090,
-  LOG_LEVEL: 'info',
-  UPSTREAM_RATE_LIMIT: 100,
-  UPSTREAM_RATE_WINDOW_MS: 10_000,
-  UPSTREAM_RATE_BURST: 10,
-  UPSTREAM_MAX_CONCURRENCY: 16,
-  UPSTREAM_TIMEOUT_MS: 10_000,
-  UPSTREAM_RETRIES: 2,
-  UPSTREAM_DEADLINE_MS: 25_000,
-  UPSTREAM_RETRY_AFTER_CAP_MS: 60_000,
-  STREAM_IDLE_TIMEOUT_MS: 30_000,
-  UPSTREAM_EXPORT_CONCURRENCY: 4,
-  UPSTREAM_EXPORT_PER_CALLER: 2,
-  UPSTREAM_QUEUE_SIZE: 500,
-  UPSTREAM_QUEUE_PER_CALLER: 50,
-  UPSTREAM_QUEUE_WAIT_MS: 5_000,
-  REDIS_FALLBACK_PERCENT: 25,
-  IDEMPOTENCY_TTL_MS: 600_000,
-  IDEMPOTENCY_MAX_KEYS_PER_CALLER: 1000,
-  DRAIN_TIMEOUT_MS: 25_000,
-  SERVER_HEADERS_TIMEOUT_MS: 10_000,
-  SERVER_REQUEST_TIMEOUT_MS: 15_000,
-  SERVER_KEEP_ALIVE_TIMEOUT_MS: 65_000,
-  SERVER_MAX_REQUESTS_PER_SOCKET: 10_000,
-  SERVER_MAX_HEADER_BYTES: 16_384,
-  SERVER_MAX_BODY_BYTES: 1024,
-  SERVER_MAX_CONNECTIONS: 4096,
-  AUDIT_LOG: 'stdout',
-  AUTH_ALGORITHMS: 'RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA',
-  AUTH_CLOCK_TOLERANCE_S: 30,
-  AUTH_ROLE_CLAIMS: 'roles,authorities',
-  AUTH_SCOPE_CLAIMS: 'scope,scp,permissions',
-  AUTH_MAX_TOKEN_LIFETIME_S: 86_400,
-  AUTH_JWKS_COOLDOWN_MS: 10_000,
-  AUTH_JWKS_MAX_AGE_MS: 600_000,
-  AUTH_JWKS_TIMEOUT_MS: 5_000,
-} as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -151,23 +112,25 @@ class EnvReader {
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
 
-  int(name: keyof typeof DEFAULTS, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const fallback = DEFAULTS[name] as number;
+  /** A whole number within its declared range; its declared default when unset. */
+  int(name: string): number {
+    const { rule, default: fallback } = variable(name);
+    const { min, max } = rule.kind === 'int' ? rule : { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
     const value = this.raw(name);
-    if (value === undefined) return fallback;
+    if (value === undefined) return Number(fallback);
     const parsed = z.coerce.number().int().min(min).max(max).safeParse(value);
     if (!/^-?\d+$/.test(value) || !parsed.success) {
       this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
-      return fallback;
+      return Number(fallback);
     }
     return parsed.data;
   }
 
-  text(name: keyof typeof DEFAULTS): string {
-    return this.raw(name) ?? String(DEFAULTS[name]);
+  text(name: string): string {
+    return this.raw(name) ?? variable(name).default ?? '';
   }
 
-  list(name: keyof typeof DEFAULTS): string[] {
+  list(name: string): string[] {
     const items = list(this.text(name));
     if (items.length === 0) this.problems.push(`${name} must list at least one value`);
     return items;
@@ -199,9 +162,9 @@ class EnvReader {
    * An access list: `role:NAME` / `scope:NAME` entries. Unset takes the default; set but empty
    * means the operation is not served.
    */
-  access(name: string, fallback: string): Grant[] {
+  access(name: string): Grant[] {
     const value = this.env[name];
-    const entries = list(value === undefined ? fallback : value);
+    const entries = list(value === undefined ? (variable(name).default ?? '') : value);
     const grants: Grant[] = [];
     for (const entry of entries) {
       const grant = parseGrant(entry);
@@ -276,13 +239,13 @@ export const fdReserve = (upstream: Pick<UpstreamSettings, 'maxConcurrency' | 'e
 
 function readServer(r: EnvReader, upstream: UpstreamSettings, limits: ProcessLimits): ServerSettings {
   const server: ServerSettings = {
-    headersTimeoutMs: r.int('SERVER_HEADERS_TIMEOUT_MS', 100, 600_000),
-    requestTimeoutMs: r.int('SERVER_REQUEST_TIMEOUT_MS', 100, 600_000),
-    keepAliveTimeoutMs: r.int('SERVER_KEEP_ALIVE_TIMEOUT_MS', 0, 3_600_000),
-    maxRequestsPerSocket: r.int('SERVER_MAX_REQUESTS_PER_SOCKET', 0, 100_000_000),
-    maxHeaderBytes: r.int('SERVER_MAX_HEADER_BYTES', 1024, 1_048_576),
-    maxBodyBytes: r.int('SERVER_MAX_BODY_BYTES', 0, 1_048_576),
-    maxConnections: r.int('SERVER_MAX_CONNECTIONS', 1, 1_000_000),
+    headersTimeoutMs: r.int('SERVER_HEADERS_TIMEOUT_MS'),
+    requestTimeoutMs: r.int('SERVER_REQUEST_TIMEOUT_MS'),
+    keepAliveTimeoutMs: r.int('SERVER_KEEP_ALIVE_TIMEOUT_MS'),
+    maxRequestsPerSocket: r.int('SERVER_MAX_REQUESTS_PER_SOCKET'),
+    maxHeaderBytes: r.int('SERVER_MAX_HEADER_BYTES'),
+    maxBodyBytes: r.int('SERVER_MAX_BODY_BYTES'),
+    maxConnections: r.int('SERVER_MAX_CONNECTIONS'),
   };
   // Node refuses a header deadline later than the whole-request deadline.
   if (server.headersTimeoutMs > server.requestTimeoutMs) r.problems.push('SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS');
@@ -323,26 +286,26 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   if (!LOG_LEVELS.includes(logLevel)) r.problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
   const host = r.text('HOST');
-  const port = r.int('PORT', 0, 65_535);
-  const adminPort = r.raw('ADMIN_PORT') === undefined ? undefined : r.int('ADMIN_PORT', 0, 65_535);
+  const port = r.int('PORT');
+  const adminPort = r.raw('ADMIN_PORT') === undefined ? undefined : r.int('ADMIN_PORT');
   const adminHost = r.raw('ADMIN_HOST') ?? host;
   if (adminPort !== undefined && adminPort !== 0 && adminPort === port && adminHost === host) r.problems.push('ADMIN_PORT must differ from PORT');
   const upstream: UpstreamSettings = {
-    rateLimit: r.int('UPSTREAM_RATE_LIMIT', 1, 100_000),
-    rateWindowMs: r.int('UPSTREAM_RATE_WINDOW_MS', 1, 3_600_000),
-    rateBurst: r.int('UPSTREAM_RATE_BURST', 1, 100_000),  // clamped to the limit below when unset
-    maxConcurrency: r.int('UPSTREAM_MAX_CONCURRENCY', 1, 10_000),
-    timeoutMs: r.int('UPSTREAM_TIMEOUT_MS', 1, 600_000),
-    retries: r.int('UPSTREAM_RETRIES', 0, 10),
-    deadlineMs: r.int('UPSTREAM_DEADLINE_MS', 1, 600_000),
-    streamIdleTimeoutMs: r.int('STREAM_IDLE_TIMEOUT_MS', 1, 3_600_000),
-    retryAfterCapMs: r.int('UPSTREAM_RETRY_AFTER_CAP_MS', 0, 3_600_000),
-    exportConcurrency: r.int('UPSTREAM_EXPORT_CONCURRENCY', 1, 10_000),
-    exportPerCaller: r.int('UPSTREAM_EXPORT_PER_CALLER', 1, 10_000),
-    queueSize: r.int('UPSTREAM_QUEUE_SIZE', 0, 1_000_000),
-    perCallerQueue: r.int('UPSTREAM_QUEUE_PER_CALLER', 0, 1_000_000),
-    queueWaitMs: r.int('UPSTREAM_QUEUE_WAIT_MS', 0, 600_000),
-    fallbackPercent: r.int('REDIS_FALLBACK_PERCENT', 1, 100),
+    rateLimit: r.int('UPSTREAM_RATE_LIMIT'),
+    rateWindowMs: r.int('UPSTREAM_RATE_WINDOW_MS'),
+    rateBurst: r.int('UPSTREAM_RATE_BURST'),  // clamped to the limit below when unset
+    maxConcurrency: r.int('UPSTREAM_MAX_CONCURRENCY'),
+    timeoutMs: r.int('UPSTREAM_TIMEOUT_MS'),
+    retries: r.int('UPSTREAM_RETRIES'),
+    deadlineMs: r.int('UPSTREAM_DEADLINE_MS'),
+    streamIdleTimeoutMs: r.int('STREAM_IDLE_TIMEOUT_MS'),
+    retryAfterCapMs: r.int('UPSTREAM_RETRY_AFTER_CAP_MS'),
+    exportConcurrency: r.int('UPSTREAM_EXPORT_CONCURRENCY'),
+    exportPerCaller: r.int('UPSTREAM_EXPORT_PER_CALLER'),
+    queueSize: r.int('UPSTREAM_QUEUE_SIZE'),
+    perCallerQueue: r.int('UPSTREAM_QUEUE_PER_CALLER'),
+    queueWaitMs: r.int('UPSTREAM_QUEUE_WAIT_MS'),
+    fallbackPercent: r.int('REDIS_FALLBACK_PERCENT'),
   };
   // Unset, the share follows a smaller total down; set, it must leave room for somebody else.
   if (r.raw('UPSTREAM_EXPORT_PER_CALLER') === undefined) upstream.exportPerCaller = Math.min(upstream.exportPerCaller, upstream.exportConcurrency);
@@ -354,15 +317,15 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   }
   const auth: AuthSettings = {
     algorithms: readAlgorithms(r),
-    clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S', 0, 3600),
+    clockToleranceS: r.int('AUTH_CLOCK_TOLERANCE_S'),
     grantClaims: { role: r.list('AUTH_ROLE_CLAIMS'), scope: r.list('AUTH_SCOPE_CLAIMS') },
-    maxTokenLifetimeS: r.int('AUTH_MAX_TOKEN_LIFETIME_S', 60, 31_536_000),
+    maxTokenLifetimeS: r.int('AUTH_MAX_TOKEN_LIFETIME_S'),
     typ: r.raw('AUTH_TYP'),
-    jwksCooldownMs: r.int('AUTH_JWKS_COOLDOWN_MS', 0, 3_600_000),
-    jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS', 1000, 86_400_000),
-    jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS', 1, 60_000),
+    jwksCooldownMs: r.int('AUTH_JWKS_COOLDOWN_MS'),
+    jwksMaxAgeMs: r.int('AUTH_JWKS_MAX_AGE_MS'),
+    jwksTimeoutMs: r.int('AUTH_JWKS_TIMEOUT_MS'),
   };
-  const access = Object.fromEntries(OPERATIONS.map((op) => [op.name, r.access(op.access.variable, op.access.default)])) as Record<OperationName, Grant[]>;
+  const access = Object.fromEntries(OPERATIONS.map((op) => [op.name, r.access(op.access.variable)])) as Record<OperationName, Grant[]>;
   const corsOrigins = list(r.raw('CORS_ORIGINS') ?? '');
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) r.problems.push(`CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`);
@@ -373,23 +336,32 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   if (httpsProxy !== undefined && !URL.canParse(httpsProxy)) r.problems.push('HTTPS_PROXY is not a valid URL');
 
   const targets = readTargets(r, production);
-  const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS', 0, 600_000);
+  const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS');
   const server = readServer(r, upstream, limits);
   const audit = readAudit(r);
   const idempotency: IdempotencyLimits = {
-    ttlMs: r.int('IDEMPOTENCY_TTL_MS', 1000, 7 * 86_400_000),
-    maxKeysPerCaller: r.int('IDEMPOTENCY_MAX_KEYS_PER_CALLER', 1, 1_000_000),
+    ttlMs: r.int('IDEMPOTENCY_TTL_MS'),
+    maxKeysPerCaller: r.int('IDEMPOTENCY_MAX_KEYS_PER_CALLER'),
   };
 
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return {
     ok: true,
-    config: {
+    config: deepFreeze({
       port, host, adminPort, adminHost, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
-    },
+    }),
   };
+}
+
+/** Built once at the edge and never changed after: every part frozen, all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** The one line an operator reads when the gateway refuses to start. */
