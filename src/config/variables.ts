@@ -57,7 +57,7 @@ const BASE: readonly Variable[] = [
   { name: "UPSTREAM_QUEUE_SIZE", section: "the tenant", rule: int(0, 1_000_000), default: "500", doc: "calls waiting for budget, all callers together; beyond it, 429" },
   { name: "UPSTREAM_QUEUE_PER_CALLER", section: "the tenant", rule: int(0, 1_000_000), default: "50", doc: "calls one caller (JWT `sub`) may have waiting; beyond it, 429" },
   { name: "UPSTREAM_TIMEOUT_MS", section: "the tenant", rule: int(1, 600_000), default: "10000", doc: "per attempt, until the response headers" },
-  { name: "UPSTREAM_RETRIES", section: "the tenant", rule: int(0, 10), default: "2", doc: "retries after the first attempt (see below for which failures are retried)" },
+  { name: "UPSTREAM_RETRIES", section: "the tenant", rule: int(0, 10), default: "2", doc: "retries after the first attempt (docs/UPSTREAM.md says which failures are retried)" },
   { name: "UPSTREAM_DEADLINE_MS", section: "the tenant", rule: int(1, 600_000), default: "25000", doc: "a call's whole budget for attempts, backoff and `Retry-After` waits" },
   { name: "UPSTREAM_RETRY_AFTER_CAP_MS", section: "the tenant", rule: int(0, 3_600_000), default: "60000", doc: "an upstream `Retry-After` longer than this is not waited for; the caller gets 429 at once" },
   { name: "STREAM_IDLE_TIMEOUT_MS", section: "the tenant", rule: int(1, 3_600_000), default: "30000", doc: "a CSV stream is cut after this long without a byte moving **in either direction**: SailPoint stopped sending, or the caller stopped reading (an idle limit, not a total one)" },
