@@ -112,7 +112,7 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
   handler = (req, res) => {
     const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec((req.url ?? '').split('?')[0] as string);
     if (!match) {
-      oidc(req, res);
+      void oidc(req, res);
       return;
     }
     void (async () => {
