@@ -64,7 +64,21 @@ export interface ServerSettings {
 
 export type KeySpec = { kind: 'jwks'; url: URL } | { kind: 'static'; material: string };
 
+/** Browser sessions (BFF mode): the gateway runs the login; undefined when OIDC_ISSUER is unset. */
+export interface SessionSettings {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  publicOrigin: URL;
+  /** The first signs the cookie; all verify it. */
+  secrets: string[];
+  idleTimeoutS: number;
+  maxAgeS: number;
+}
+
 export interface Config {
+  sessions: SessionSettings | undefined;
   port: number;
   host: string;
   /** The admin listener (/metrics, /healthz, /readyz); undefined: those are on the main one. */
@@ -237,6 +251,31 @@ export interface ProcessLimits {
 export const fdReserve = (upstream: Pick<UpstreamSettings, 'maxConcurrency' | 'exportConcurrency'>) =>
   3 * (upstream.maxConcurrency + upstream.exportConcurrency + 1) + 64;
 
+const MIN_SECRET_BYTES = 32;
+
+function readSessions(r: EnvReader): SessionSettings | undefined {
+  const issuerRaw = r.raw('OIDC_ISSUER');
+  if (issuerRaw === undefined) return undefined;
+  const issuer = r.url('OIDC_ISSUER', issuerRaw);
+  const need = (name: string) => {
+    const value = r.raw(name);
+    if (value === undefined) r.problems.push(`${name} is required when OIDC_ISSUER is set`);
+    return value;
+  };
+  const clientId = need('OIDC_CLIENT_ID');
+  const clientSecret = need('OIDC_CLIENT_SECRET');
+  const originRaw = need('PUBLIC_ORIGIN');
+  const publicOrigin = r.url('PUBLIC_ORIGIN', originRaw);
+  if (publicOrigin && publicOrigin.pathname !== '/') r.problems.push('PUBLIC_ORIGIN must be an origin only, e.g. https://gateway.example.com');
+  const secrets = list(need('SESSION_SECRETS') ?? '');
+  const short = secrets.filter((s) => Buffer.byteLength(s) < MIN_SECRET_BYTES).length;
+  if (short > 0) r.problems.push(`SESSION_SECRETS entries must be at least ${MIN_SECRET_BYTES} bytes each (${short} too short): generate one with "openssl rand -base64 48"`);
+  const idleTimeoutS = r.int('SESSION_IDLE_TIMEOUT_S');
+  const maxAgeS = r.int('SESSION_MAX_AGE_S');
+  if (!issuer || !clientId || !clientSecret || !publicOrigin || secrets.length === 0 || short > 0) return undefined;
+  return { issuer, clientId, clientSecret, scopes: r.text('OIDC_SCOPES'), publicOrigin, secrets, idleTimeoutS, maxAgeS };
+}
+
 function readServer(r: EnvReader, upstream: UpstreamSettings, limits: ProcessLimits): ServerSettings {
   const server: ServerSettings = {
     headersTimeoutMs: r.int('SERVER_HEADERS_TIMEOUT_MS'),
@@ -336,6 +375,7 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   if (httpsProxy !== undefined && !URL.canParse(httpsProxy)) r.problems.push('HTTPS_PROXY is not a valid URL');
 
   const targets = readTargets(r, production);
+  const sessions = readSessions(r);
   const drainTimeoutMs = r.int('DRAIN_TIMEOUT_MS');
   const server = readServer(r, upstream, limits);
   const audit = readAudit(r);
@@ -348,7 +388,7 @@ export function parseConfig(env: Env, limits: ProcessLimits = {}): ConfigResult 
   return {
     ok: true,
     config: deepFreeze({
-      port, host, adminPort, adminHost, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
+      sessions, port, host, adminPort, adminHost, logLevel, production, drainTimeoutMs, server, audit, corsOrigins, upstream, auth, access, targets, idempotency,
       redisUrl: redisRaw,
       proxy: { httpsProxy, noProxy: r.raw('NO_PROXY') ?? r.raw('no_proxy') },
     }),

@@ -56,6 +56,23 @@ describe('configuration', () => {
     assert.equal(result.config.access.startCampaignReport.length, 4);
   });
 
+  it('Browser sessions: with OIDC_ISSUER the rest is required, secrets must be 32 bytes, and PUBLIC_ORIGIN https outside loopback', () => {
+    const missing = parseConfig({ OIDC_ISSUER: 'https://idp.example.com/' });
+    assert.equal(missing.ok, false);
+    const text = missing.ok ? '' : missing.problems.join('; ');
+    for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'PUBLIC_ORIGIN', 'SESSION_SECRETS']) assert.match(text, new RegExp(`${name} is required when OIDC_ISSUER is set`));
+    const weak = parseConfig({ OIDC_ISSUER: 'https://idp.example.com/', OIDC_CLIENT_ID: 'gw', OIDC_CLIENT_SECRET: 's', PUBLIC_ORIGIN: 'http://gw.example.com', SESSION_SECRETS: 'short' });
+    const weakText = weak.ok ? '' : weak.problems.join('; ');
+    assert.match(weakText, /SESSION_SECRETS entries must be at least 32 bytes each \(1 too short\)/);
+    assert.match(weakText, /PUBLIC_ORIGIN must be an https:\/\/ URL/);
+    const good = parseConfig({ OIDC_ISSUER: 'http://127.0.0.1:9999', OIDC_CLIENT_ID: 'gw', OIDC_CLIENT_SECRET: 's', PUBLIC_ORIGIN: 'http://127.0.0.1:8080', SESSION_SECRETS: `${'a'.repeat(32)},${'b'.repeat(40)}` });
+    assert.ok(good.ok);
+    assert.deepEqual(good.config.sessions?.secrets.length, 2);
+    assert.equal(good.config.sessions?.idleTimeoutS, 1800);
+    const none = parseConfig({});
+    assert.ok(none.ok && none.config.sessions === undefined, 'session mode is off without OIDC_ISSUER');
+  });
+
   it('is sandbox mode without UPSTREAM_BASE_URL outside production, and an error in production', () => {
     const sandbox = parseConfig({});
     assert.ok(sandbox.ok && sandbox.config.targets === null);

@@ -2,12 +2,13 @@
 // place a variable's name, default and doc are written.
 import type { Section, Variable } from './variables.ts';
 
-const SECTIONS: readonly Section[] = ['listening', 'listener limits', 'the tenant', 'caller tokens', 'who may call what'];
+const SECTIONS: readonly Section[] = ['listening', 'listener limits', 'the tenant', 'caller tokens', 'browser sessions', 'who may call what'];
 const SECTION_TITLES: Record<Section, string> = {
   listening: 'listening',
   'listener limits': 'protecting the listener from slow and hostile clients',
   'the tenant': 'the tenant (SailPoint IdentityNow) and the traffic to it',
   'caller tokens': 'caller tokens (your identity provider)',
+  'browser sessions': 'browser sessions (the gateway runs the OpenID Connect login)',
   'who may call what': 'who may call what',
 };
 

@@ -7,7 +7,7 @@ import { OPERATIONS } from '../operations/table.ts';
 
 export type Rule = { kind: 'int'; min: number; max: number } | { kind: 'text' };
 
-export type Section = 'listening' | 'listener limits' | 'the tenant' | 'caller tokens' | 'who may call what';
+export type Section = 'listening' | 'listener limits' | 'the tenant' | 'caller tokens' | 'browser sessions' | 'who may call what';
 
 export interface Variable {
   name: string;
@@ -80,6 +80,14 @@ const BASE: readonly Variable[] = [
   { name: "AUTH_JWKS_COOLDOWN_MS", section: "caller tokens", rule: int(0, 3_600_000), default: "10000", doc: "the shortest time between two JWKS refetches caused by an unknown `kid` (start-up and background fetches do not count), and between retries while no key could be loaded" },
   { name: "AUTH_JWKS_MAX_AGE_MS", section: "caller tokens", rule: int(1000, 86_400_000), default: "600000", doc: "keys older than this are refreshed in the background while the old ones keep serving" },
   { name: "AUTH_JWKS_TIMEOUT_MS", section: "caller tokens", rule: int(1, 60_000), default: "5000", doc: "timeout of one JWKS fetch" },
+  { name: "OIDC_ISSUER", section: "browser sessions", rule: text, defaultText: "unset: session mode off", doc: "the identity provider's issuer URL for browser sessions (RFC 10017): its discovery document is read at start, and the gateway runs the login itself" },
+  { name: "OIDC_CLIENT_ID", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "the gateway's confidential client at the identity provider" },
+  { name: "OIDC_CLIENT_SECRET", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "…and its secret (never logged)" },
+  { name: "OIDC_SCOPES", section: "browser sessions", rule: text, default: "openid profile offline_access", doc: "scopes asked for at login" },
+  { name: "PUBLIC_ORIGIN", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "the gateway's origin as browsers see it (`https://`, or `http://` on loopback); the redirect URI is `${PUBLIC_ORIGIN}/bff/callback`" },
+  { name: "SESSION_SECRETS", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "comma list of secrets of at least 32 bytes that sign the session cookie: the first signs, all verify (rotation)" },
+  { name: "SESSION_IDLE_TIMEOUT_S", section: "browser sessions", rule: int(60, 604_800), default: "1800", doc: "a session ends after this long unused" },
+  { name: "SESSION_MAX_AGE_S", section: "browser sessions", rule: int(60, 2_592_000), default: "28800", doc: "a session ends this long after login, whatever its use" },
 ];
 
 const ACCESS: readonly Variable[] = OPERATIONS.map((op, i) => ({
