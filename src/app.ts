@@ -15,6 +15,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
 import { operationRoutes, servedOperations } from './routes/operation-routes.ts';
+import { sessionRoutes, type SessionDeps } from './sessions/routes.ts';
 import { OPERATIONS, pathPattern } from './operations/table.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 
@@ -28,6 +29,8 @@ export interface AppDeps {
   metrics: Metrics;
   audit: AuditSink;
   liveStreams: LiveStreams;
+  /** Browser sessions, when OIDC_ISSUER is set. */
+  sessions?: SessionDeps | undefined;
 }
 
 function bareExpress(): Express {
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   const audit = auditTrail(deps.audit, deps.metrics);
   // With ADMIN_PORT, /metrics is served on the admin listener only (createAdminApp).
   app.use(healthRoutes(deps.readiness, deps.config.adminPort === undefined ? deps.metrics.registry : undefined));
+  if (deps.sessions) app.use(sessionRoutes(deps.sessions));
   // An operation whose access list is configured empty is not served: its path answers 404.
   app.use(
     operationRoutes(OPERATIONS, {

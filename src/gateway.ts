@@ -19,6 +19,8 @@ import { createLocalWindow } from './upstream/budget/window.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { createDispatcher, fetchThrough } from './upstream/dispatcher.ts';
 import { createTokenProvider } from './upstream/token-provider.ts';
+import { createOidcLogin } from './sessions/login.ts';
+import { memorySessionStore } from './sessions/store.ts';
 
 export interface Gateway {
   app: Express;
@@ -35,6 +37,8 @@ export interface Gateway {
 }
 
 const USER_AGENT = 'sailpoint-bff-gateway/0.1';
+// In-process sessions, oldest out first beyond this (about 1 KiB each: the tokens and claims).
+const MAX_SESSIONS = 100_000;
 
 function keySourceFor(targets: Targets, config: Config, logger: Logger, dispatcher: Dispatcher): KeySource {
   const spec = targets.callers.keys;
@@ -125,7 +129,13 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     ? redisIdempotencyStore(redis, config.idempotency, logger.child({ component: 'idempotency' }))
     : memoryIdempotencyStore(config.idempotency);
   const liveStreams = createLiveStreams();
-  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams });
+  const sessions = config.sessions && {
+    settings: config.sessions,
+    login: createOidcLogin(config.sessions, fetchThrough(dispatcher)),
+    store: memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
+    grantClaims: config.auth.grantClaims,
+  };
+  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams, sessions });
   const adminApp = config.adminPort === undefined ? undefined : createAdminApp({ logger, metrics, readiness });
   return {
     app,
@@ -138,7 +148,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
       return liveStreams.cutAll('drain');
     },
     async warm() {
-      await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected()]);
+      await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected(), sessions?.login.warm()]);
       const result = checks();
       for (const check of result) {
         const line = { dependency: check.name, ready: check.ready, detail: check.detail };

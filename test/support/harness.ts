@@ -42,6 +42,8 @@ export interface HarnessOptions {
   tenant?: Partial<TenantOptions>;
   /** Skip gateway.warm(): the first call fetches keys and the credential itself. */
   cold?: boolean;
+  /** Listen here rather than on any free port (when the URL must be known in advance, as PUBLIC_ORIGIN). */
+  port?: number;
 }
 
 /** The environment that points a gateway at this tenant and issuer. */
@@ -82,7 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (!options.cold) await gateway.warm();
   const answers: string[] = [];
   const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc());
-  server.listen(0, '127.0.0.1');
+  server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server);
@@ -97,6 +99,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           { what: 'the client secret', value: CLIENT_SECRET },
           ...tenant.issuedTokens.map((value) => ({ what: 'an upstream token', value })),
           ...list(options.env?.SESSION_SECRETS ?? '').map((value) => ({ what: 'a session secret', value })),
+          ...(options.env?.OIDC_CLIENT_SECRET ? [{ what: 'the OIDC client secret', value: options.env.OIDC_CLIENT_SECRET }] : []),
         ],
         signatures: { what: 'a caller token', values: new Set(issuer.mintedSignatures) },
       },

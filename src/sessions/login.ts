@@ -1,0 +1,125 @@
+// The OpenID Connect side of browser sessions, all of it done by openid-client: discovery (through
+// the gateway's egress, so HTTPS_PROXY applies), the authorization URL with PKCE S256, state and
+// nonce, the code exchange with ID-token validation, refresh, and the end-session URL.
+import * as oidc from 'openid-client';
+import type { SessionSettings } from '../config.ts';
+import { GatewayError } from '../errors.ts';
+
+/** A login in progress, kept on the server under its state until the callback uses it once. */
+export interface PendingLogin {
+  state: string;
+  codeVerifier: string;
+  nonce: string;
+  returnTo: string;
+  createdAtMs: number;
+}
+
+export interface LoginTokens {
+  accessToken: string;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  claims: Record<string, unknown>;
+  accessExpiresAtMs: number;
+}
+
+export interface OidcLogin {
+  /** Discovery; resolves whether or not it worked (readiness reports it). */
+  warm(): Promise<void>;
+  ready(): boolean;
+  start(returnTo: string): Promise<{ url: URL; pending: PendingLogin }>;
+  finish(callbackUrl: URL, pending: PendingLogin): Promise<LoginTokens>;
+  refresh(refreshToken: string): Promise<Omit<LoginTokens, 'claims'> & { claims: Record<string, unknown> | undefined }>;
+  endSessionUrl(idToken: string | undefined): string | null;
+}
+
+const unreachable = (cause: unknown) =>
+  new GatewayError('ERR_KEYS_UNAVAILABLE', 'The identity provider is unreachable; try again shortly.', { retryAfterS: 5, cause });
+
+function tokensOf(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): Omit<LoginTokens, 'claims'> {
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    idToken: response.id_token,
+    accessExpiresAtMs: Date.now() + (response.expiresIn() ?? 300) * 1000,
+  };
+}
+
+export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fetch): OidcLogin {
+  const redirectUri = new URL('/bff/callback', settings.publicOrigin).href;
+  let config: oidc.Configuration | undefined;
+  let discovering: Promise<oidc.Configuration> | undefined;
+
+  function configuration(): Promise<oidc.Configuration> {
+    if (config) return Promise.resolve(config);
+    discovering ??= oidc
+      .discovery(settings.issuer, settings.clientId, settings.clientSecret, undefined, {
+        [oidc.customFetch]: fetchImpl as oidc.CustomFetch,
+        // Plain http is only accepted for loopback issuers (checked in config).
+        execute: settings.issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
+      })
+      .then((discovered) => {
+        discovered[oidc.customFetch] = fetchImpl as oidc.CustomFetch;
+        config = discovered;
+        return discovered;
+      })
+      .finally(() => {
+        discovering = undefined;
+      });
+    return discovering;
+  }
+
+  return {
+    async warm() {
+      await configuration().catch(() => undefined);
+    },
+    ready: () => config !== undefined,
+    async start(returnTo) {
+      const current = await configuration().catch((error: unknown) => {
+        throw unreachable(error);
+      });
+      const pending: PendingLogin = { state: oidc.randomState(), codeVerifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), returnTo, createdAtMs: Date.now() };
+      const url = oidc.buildAuthorizationUrl(current, {
+        redirect_uri: redirectUri,
+        scope: settings.scopes,
+        code_challenge: await oidc.calculatePKCECodeChallenge(pending.codeVerifier),
+        code_challenge_method: 'S256',
+        state: pending.state,
+        nonce: pending.nonce,
+        // offline_access (a refresh token) is only granted with consent asked for (OIDC Core 11).
+        ...(settings.scopes.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
+      });
+      return { url, pending };
+    },
+    async finish(callbackUrl, pending) {
+      const current = await configuration().catch((error: unknown) => {
+        throw unreachable(error);
+      });
+      try {
+        const response = await oidc.authorizationCodeGrant(current, callbackUrl, {
+          pkceCodeVerifier: pending.codeVerifier,
+          expectedState: pending.state,
+          expectedNonce: pending.nonce,
+          idTokenExpected: true,
+        });
+        return { ...tokensOf(response), claims: { ...(response.claims() ?? {}), scope: response.scope } };
+      } catch (error) {
+        if (error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError || error instanceof TypeError) {
+          throw new GatewayError('ERR_BAD_REQUEST', 'The login could not be completed: the identity provider refused the code or its answer did not check out.', { cause: error });
+        }
+        throw unreachable(error);
+      }
+    },
+    async refresh(refreshToken) {
+      const current = await configuration().catch((error: unknown) => {
+        throw unreachable(error);
+      });
+      const response = await oidc.refreshTokenGrant(current, refreshToken);
+      const claims = response.claims();
+      return { ...tokensOf(response), refreshToken: response.refresh_token ?? refreshToken, claims: claims ? { ...claims, scope: response.scope } : undefined };
+    },
+    endSessionUrl(idToken) {
+      if (!config?.serverMetadata().end_session_endpoint) return null;
+      return oidc.buildEndSessionUrl(config, { ...(idToken ? { id_token_hint: idToken } : {}), post_logout_redirect_uri: settings.publicOrigin.href }).href;
+    },
+  };
+}

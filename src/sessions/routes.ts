@@ -1,0 +1,121 @@
+// The backend-for-frontend endpoints (RFC 10017): the gateway runs the login, keeps the tokens on
+// the server, and gives the browser only an HttpOnly cookie holding an opaque signed id.
+import { Router, type Request, type Response } from 'express';
+import type { Caller } from '../auth/caller.ts';
+import { grantsOf, type GrantClaims } from '../auth/grants.ts';
+import type { SessionSettings } from '../config.ts';
+import { GatewayError } from '../errors.ts';
+import { contextOf } from '../http/context.ts';
+import { cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
+import type { OidcLogin, PendingLogin } from './login.ts';
+import type { Session, SessionStore } from './store.ts';
+
+const LOGIN_COOKIE = '__Host-bff-login';
+const LOGIN_TTL_MS = 10 * 60_000;
+const MAX_PENDING_LOGINS = 10_000;
+
+export interface SessionDeps {
+  settings: SessionSettings;
+  login: OidcLogin;
+  store: SessionStore;
+  grantClaims: GrantClaims;
+}
+
+/** A same-origin path only: anything else would make the login an open redirect. */
+export function safeReturnTo(raw: unknown, origin: URL): string {
+  if (raw === undefined) return '/';
+  if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || /[\r\n\t]/.test(raw)) {
+    throw new GatewayError('ERR_BAD_REQUEST', 'returnTo must be a path on this origin, such as /app/.');
+  }
+  const resolved = new URL(raw, origin);
+  if (resolved.origin !== origin.origin) throw new GatewayError('ERR_BAD_REQUEST', 'returnTo must be a path on this origin, such as /app/.');
+  return resolved.pathname + resolved.search;
+}
+
+/** The caller a live session stands for: its roles and scopes under the same claim rules as bearer tokens. */
+export const callerOf = (session: Session, claims: GrantClaims): Caller => ({ subject: session.subject, grants: grantsOf(session.claims, claims) });
+
+const unauthenticated = (why: string) => new GatewayError('ERR_UNAUTHENTICATED', why);
+
+/** The live session behind a request's cookie, or a 401 that says why there is none. */
+export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings' | 'store'>): Promise<Session> {
+  const id = verifySignedId(cookieValue(req.headers.cookie, SESSION_COOKIE), deps.settings.secrets);
+  if (id === undefined) throw unauthenticated('No valid session');
+  const session = await deps.store.touch(id);
+  if (!session) throw unauthenticated('The session has ended');
+  return session;
+}
+
+export function sessionRoutes(deps: SessionDeps): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+  const pending = new Map<string, PendingLogin>();
+  const { settings } = deps;
+
+  const takePending = (state: string | null): PendingLogin | undefined => {
+    if (state === null) return undefined;
+    const login = pending.get(state);
+    pending.delete(state); // once only: a replayed state finds nothing
+    return login && Date.now() - login.createdAtMs < LOGIN_TTL_MS ? login : undefined;
+  };
+
+  router.get('/bff/login', async (req: Request, res: Response) => {
+    contextOf(res).route = 'GET /bff/login';
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, settings.publicOrigin);
+    const { url, pending: login } = await deps.login.start(returnTo);
+    while (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value as string);
+    pending.set(login.state, login);
+    // Binds the login to this browser: the callback's state must be the one this cookie signs.
+    res.setHeader('set-cookie', `${LOGIN_COOKIE}=${signId(login.state, settings.secrets)}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}`);
+    res.setHeader('cache-control', 'no-store');
+    res.redirect(302, url.href);
+  });
+
+  router.get('/bff/callback', async (req: Request, res: Response) => {
+    contextOf(res).route = 'GET /bff/callback';
+    const callbackUrl = new URL(req.url ?? '', settings.publicOrigin);
+    const state = callbackUrl.searchParams.get('state');
+    const bound = verifySignedId(cookieValue(req.headers.cookie, LOGIN_COOKIE), settings.secrets);
+    const login = state !== null && bound === state ? takePending(state) : undefined;
+    if (!login) throw new GatewayError('ERR_BAD_REQUEST', 'This login is unknown, already used, expired, or was started in another browser: start it again.');
+    const tokens = await deps.login.finish(callbackUrl, login);
+    const now = Date.now();
+    const session: Session = {
+      id: newSessionId(),
+      subject: String(tokens.claims.sub),
+      name: typeof tokens.claims.name === 'string' ? tokens.claims.name : undefined,
+      claims: tokens.claims,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      idToken: tokens.idToken,
+      providerSid: typeof tokens.claims.sid === 'string' ? tokens.claims.sid : undefined,
+      accessExpiresAtMs: tokens.accessExpiresAtMs,
+      createdAtMs: now,
+      lastSeenAtMs: now,
+    };
+    await deps.store.put(session);
+    res.setHeader('set-cookie', [
+      sessionCookie(signId(session.id, settings.secrets), settings.maxAgeS),
+      `${LOGIN_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
+    ]);
+    res.setHeader('cache-control', 'no-store');
+    res.redirect(302, login.returnTo);
+  });
+
+  router.get('/bff/user', async (req: Request, res: Response) => {
+    contextOf(res).route = 'GET /bff/user';
+    // The header forces a CORS preflight, so another site's page cannot send it with the cookie.
+    if (req.headers['x-csrf'] !== '1') throw unauthenticated('X-CSRF: 1 is required with a session cookie');
+    const session = await sessionOf(req, deps);
+    const { grants } = callerOf(session, deps.grantClaims);
+    res.setHeader('cache-control', 'no-store');
+    res.json({
+      sub: session.subject,
+      name: session.name ?? null,
+      roles: [...grants.roles],
+      scopes: [...grants.scopes],
+      expiresAt: new Date(Math.min(session.lastSeenAtMs + settings.idleTimeoutS * 1000, session.createdAtMs + settings.maxAgeS * 1000)).toISOString(),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,103 @@
+// Browser sessions (RFC 10017): the gateway runs the OpenID Connect login against a real provider
+// (the sandbox's, with its persona picker), keeps the tokens, and gives the browser one cookie.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startOidcProvider, type OidcSandbox } from '../src/sandbox/oidc-provider.ts';
+import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
+import { freePort } from './support/free-port.ts';
+import { startHarness, type Harness } from './support/harness.ts';
+
+const SESSION_SECRET = 'session-secret-DO-NOT-LOG-0123456789abcdef';
+const CLIENT_SECRET = 'oidc-client-secret-DO-NOT-LOG-0123456789';
+
+describe('browser sessions: login through the provider', () => {
+  let idp: OidcSandbox;
+  let h: Harness;
+  before(async () => {
+    const port = await freePort();
+    idp = await startOidcProvider({
+      personas: [
+        { id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] },
+        { id: 'nesr-reader', name: 'Non-employee reader', roles: [], permissions: ['idn:nesr:read'] },
+      ],
+      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+    });
+    h = await startHarness({
+      port,
+      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET },
+    });
+  });
+  after(async () => {
+    await h.close();
+    await idp.close();
+  });
+
+  /** Logs in as a persona through the provider's page; returns the browser and the callback URL it used. */
+  async function login(persona: string, returnTo = '/app/'): Promise<{ browser: CookieBrowser; callback: string; landed: string | undefined }> {
+    const browser = cookieBrowser();
+    const toPicker = await browser.follow(`${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`);
+    const picker = toPicker.at(-1);
+    assert.equal(picker?.status, 200, JSON.stringify(toPicker.map((hop) => [hop.url, hop.status])));
+    const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+    const hops = await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `persona=${persona}` }, (url) => url === `${h.url}${returnTo}`);
+    const callback = hops.find((hop) => hop.url.startsWith(`${h.url}/bff/callback`));
+    assert.ok(callback, 'the provider sent the browser back to the callback');
+    return { browser, callback: callback.url, landed: hops.at(-1)?.location };
+  }
+
+  it('When a persona logs in, then the browser holds only an HttpOnly __Host- cookie, lands on returnTo, and /bff/user says who it is', async () => {
+    const { browser, landed } = await login('cert-admin');
+    assert.equal(landed, `${h.url}/app/`);
+    const cookies = await browser.jar.getCookies(h.url);
+    const session = cookies.find((c) => c.key === '__Host-bff-session');
+    assert.ok(session);
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.secure, true);
+    assert.equal(session.path, '/');
+    assert.ok(['lax', 'strict'].includes(String(session.sameSite)));
+    assert.match(session.value, /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/, 'an opaque signed id, no token');
+    const user = await browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+    assert.equal(user.status, 200);
+    const body = JSON.parse(user.body) as { sub: string; name: string; roles: string[]; scopes: string[]; expiresAt: string };
+    assert.equal(body.sub, 'cert-admin');
+    assert.equal(body.name, 'Certification admin');
+    assert.deepEqual(body.roles, ['CERT_ADMIN']);
+    assert.ok(!Number.isNaN(Date.parse(body.expiresAt)));
+    assert.ok(!user.body.includes('eyJ'), 'no token reaches the browser');
+  });
+
+  it('Scopes come from the scope claims under the same rules as bearer tokens', async () => {
+    const { browser } = await login('nesr-reader');
+    const body = JSON.parse((await browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } })).body) as { roles: string[]; scopes: string[] };
+    assert.deepEqual(body.roles, []);
+    assert.ok(body.scopes.includes('idn:nesr:read'), JSON.stringify(body.scopes));
+  });
+
+  it('When X-CSRF is missing, or the cookie is forged or absent, then /bff/user is 401', async () => {
+    const { browser } = await login('cert-admin');
+    assert.equal((await browser.request(`${h.url}/bff/user`)).status, 401, 'no X-CSRF');
+    const [real] = (await browser.jar.getCookies(h.url)).filter((c) => c.key === '__Host-bff-session');
+    const forged = `${(real?.value ?? '').split('.')[0]}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
+    const bad = await fetch(`${h.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${forged}` } });
+    assert.equal(bad.status, 401);
+    assert.match(((await bad.json()) as { error: string }).error, /No valid session/);
+    assert.equal((await fetch(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } })).status, 401);
+  });
+
+  it('When the callback is replayed, or its state does not match this browser, then 400 and no session', async () => {
+    const { browser, callback } = await login('cert-admin');
+    const replay = await browser.request(callback);
+    assert.equal(replay.status, 400);
+    const other = cookieBrowser();
+    assert.equal((await other.request(callback)).status, 400, 'another browser, no login cookie');
+    assert.equal((await other.jar.getCookies(h.url)).filter((c) => c.key === '__Host-bff-session').length, 0);
+    assert.equal((await browser.request(`${h.url}/bff/callback?code=x&state=made-up`)).status, 400);
+  });
+
+  it('When returnTo is not a same-origin path, then /bff/login is 400 (no open redirect)', async () => {
+    for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'app']) {
+      const response = await fetch(`${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
+      assert.equal(response.status, 400, returnTo);
+    }
+  });
+});
