@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
 import { operationRoutes, servedOperations } from './routes/operation-routes.ts';
 import { sessionRoutes, type SessionDeps } from './sessions/routes.ts';
+import { authenticator } from './auth/authenticate.ts';
 import { OPERATIONS, pathPattern } from './operations/table.ts';
 import type { UpstreamClient } from './upstream/client.ts';
 
@@ -71,7 +72,7 @@ export function createApp(deps: AppDeps): Express {
   // An operation whose access list is configured empty is not served: its path answers 404.
   app.use(
     operationRoutes(OPERATIONS, {
-      verifier: deps.verifier,
+      authenticate: authenticator(deps.verifier, deps.sessions),
       upstream: deps.upstream,
       access: deps.config.access,
       idempotency: deps.idempotency,

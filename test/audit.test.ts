@@ -60,6 +60,7 @@ describe('audit trail on stdout (one record per egress decision)', () => {
         requestId: 'audit-export-1',
         traceId: TRACE_ID,
         subject: 'ana@example.com',
+        via: 'bearer',
         operation: 'exportNonEmployeeRecords',
         target: { sourceId: 'small' },
         decision: 'allowed',

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { startOidcProvider, type OidcSandbox } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
-import { startHarness, type Harness } from './support/harness.ts';
+import { campaignReportsPath, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 const SESSION_SECRET = 'session-secret-DO-NOT-LOG-0123456789abcdef';
 const CLIENT_SECRET = 'oidc-client-secret-DO-NOT-LOG-0123456789';
@@ -99,5 +99,28 @@ describe('browser sessions: login through the provider', () => {
       const response = await fetch(`${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
       assert.equal(response.status, 400, returnTo);
     }
+  });
+
+  it('With the session cookie and X-CSRF, the /v3 routes serve the same Caller a bearer token would, and the audit record says session', async () => {
+    const { browser } = await login('cert-admin');
+    const started = await browser.request(`${h.url}${runReportPath()}`, { method: 'POST', headers: { 'x-csrf': '1', 'x-request-id': 'session-start-1' } });
+    assert.equal(started.status, 202);
+    await eventually(() => h.logs().some((l) => l.kind === 'audit' && l.requestId === 'session-start-1'), 'the audit record');
+    const record = h.logs().find((l) => l.kind === 'audit' && l.requestId === 'session-start-1') as Record<string, unknown>;
+    assert.equal(record.via, 'session');
+    assert.equal(record.subject, 'cert-admin');
+    assert.equal(record.grant, 'role:CERT_ADMIN');
+    assert.equal((await browser.request(`${h.url}${runReportPath()}`, { method: 'POST' })).status, 401, 'no X-CSRF: refused');
+    const upstreamAuth = h.tenant.requests.at(-1)?.headers.authorization ?? '';
+    assert.equal(upstreamAuth, `Bearer ${h.tenant.issuedTokens.at(-1)}`, "SailPoint sees the gateway's credential only");
+  });
+
+  it('A file download by top-level navigation needs no X-CSRF (same-origin or typed), but a cross-site one does', async () => {
+    const { browser } = await login('nesr-reader');
+    const path = exportPath('e136567de87e4d029e60b3c3c55db56d');
+    assert.equal((await browser.request(`${h.url}${path}`, { headers: { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate' } })).status, 404, 'admitted (the tenant has no such source here: its 404 relayed)');
+    assert.equal((await browser.request(`${h.url}${path}`, { headers: { 'sec-fetch-site': 'none' } })).status, 404);
+    assert.equal((await browser.request(`${h.url}${path}`, { headers: { 'sec-fetch-site': 'cross-site' } })).status, 401);
+    assert.equal((await browser.request(`${h.url}${campaignReportsPath()}`, { headers: { 'sec-fetch-site': 'same-origin' } })).status, 401, 'the exception is for files only');
   });
 });

@@ -6,7 +6,7 @@ import type { Caller } from '../src/auth/caller.ts';
 import { startProcessSetup } from './support/gateway-process.ts';
 
 const MiB = 1024 * 1024;
-const caller = (subject: string, roles: string[] = ['CERT_ADMIN']): Caller => ({ subject, grants: { roles: new Set(roles), scopes: new Set() } });
+const caller = (subject: string, roles: string[] = ['CERT_ADMIN']): Caller => ({ subject, grants: { roles: new Set(roles), scopes: new Set() }, via: 'bearer' });
 
 describe('the verified-token cache is bounded in bytes', () => {
   it('holds at most MAX_CACHE_BYTES whatever the tokens, evicting the oldest first', () => {

@@ -30,6 +30,8 @@ export interface AuditRecord {
   requestId: string;
   traceId: string;
   subject: string | null;
+  /** How the caller arrived: a bearer token or a browser session; null when it was refused first. */
+  via: 'bearer' | 'session' | null;
   operation: Egress['operation'];
   target: Record<string, string>;
   decision: 'allowed' | 'refused';
@@ -84,6 +86,7 @@ export function auditRecord(context: RequestContext, egress: Egress, end: Exchan
     requestId: context.requestId,
     traceId: context.trace.traceId,
     subject: context.caller?.subject ?? null,
+    via: context.caller?.via ?? null,
     operation: egress.operation,
     target: egress.target,
     decision: context.grant === undefined ? 'refused' : 'allowed',

@@ -4,4 +4,6 @@ import type { Grants } from './grants.ts';
 export interface Caller {
   subject: string;
   grants: Grants;
+  /** How the caller arrived; recorded in the audit trail, changing nothing else. */
+  via: 'bearer' | 'session';
 }

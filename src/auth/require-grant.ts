@@ -2,12 +2,12 @@ import type { NextFunction, Request, Response } from 'express';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 import { grantAllowing, grantText, type Grant } from './grants.ts';
-import type { CallerVerifier } from './verify-caller.ts';
+import type { Authenticate } from './authenticate.ts';
 
 /** Authenticates the caller, then checks the route's any-of policy: 401 "who are you?", 403 "you may not". */
-export function requireGrant(verifier: CallerVerifier, anyOf: readonly Grant[]) {
+export function requireGrant(authenticate: Authenticate, anyOf: readonly Grant[], route: { fileDownload: boolean }) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const caller = await verifier.verify(req.headers.authorization);
+    const caller = await authenticate(req, route);
     const context = contextOf(res);
     context.caller = caller;
     const grant = grantAllowing(caller.grants, anyOf);

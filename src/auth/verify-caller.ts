@@ -76,7 +76,7 @@ export function createCallerVerifier(options: {
         const { payload } = await jwtVerify(token, options.keys.getKey, verifyOptions);
         if (typeof payload.sub !== 'string' || payload.sub === '') throw unauthenticated('JWT validation failed: "sub" claim missing');
         lifetimeProblem(payload.iat, payload.exp as number, Date.now() / 1000, clockToleranceS, maxTokenLifetimeS);
-        const caller = { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims) };
+        const caller: Caller = { subject: payload.sub, grants: grantsOf(payload, options.settings.grantClaims), via: 'bearer' };
         cache.set(token, caller, (payload.exp as number) * 1000 + toleranceMs);
         return caller;
       } catch (error) {

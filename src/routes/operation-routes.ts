@@ -4,7 +4,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AuditTrail } from '../audit/trail.ts';
 import type { Grant } from '../auth/grants.ts';
 import { requireGrant } from '../auth/require-grant.ts';
-import type { CallerVerifier } from '../auth/verify-caller.ts';
+import type { Authenticate } from '../auth/authenticate.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf, type Egress } from '../http/context.ts';
 import { validIdempotencyKey } from '../idempotency/run-once.ts';
@@ -17,7 +17,7 @@ import { runIdempotent } from './run-idempotent.ts';
 import { streamFile, type StreamDeps } from './stream-file.ts';
 
 export interface OperationDeps extends StreamDeps {
-  verifier: CallerVerifier;
+  authenticate: Authenticate;
   upstream: UpstreamClient;
   access: Readonly<Record<OperationName, Grant[]>>;
   idempotency: IdempotencyStore;
@@ -100,7 +100,7 @@ function operationRoute(op: Operation, deps: OperationDeps): Router {
       deps.audit(res, op.name);
       next();
     },
-    requireGrant(deps.verifier, deps.access[op.name]),
+    requireGrant(deps.authenticate, deps.access[op.name], { fileDownload: op.method === 'GET' && op.answer.kind === 'file' }),
     handle,
   );
   return router;

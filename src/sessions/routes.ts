@@ -33,7 +33,7 @@ export function safeReturnTo(raw: unknown, origin: URL): string {
 }
 
 /** The caller a live session stands for: its roles and scopes under the same claim rules as bearer tokens. */
-export const callerOf = (session: Session, claims: GrantClaims): Caller => ({ subject: session.subject, grants: grantsOf(session.claims, claims) });
+export const callerOf = (session: Session, claims: GrantClaims): Caller => ({ subject: session.subject, grants: grantsOf(session.claims, claims), via: 'session' });
 
 const unauthenticated = (why: string) => new GatewayError('ERR_UNAUTHENTICATED', why);
 
