@@ -20,7 +20,7 @@ describe('the session cookie', () => {
     const signed = signId(newSessionId(), [NEW]);
     const [id, mac] = signed.split('.') as [string, string];
     assert.equal(verifySignedId(`${id}x.${mac}`, [NEW]), undefined);
-    assert.equal(verifySignedId(`${id}.${mac.slice(0, -1)}A`, [NEW]), undefined);
+    assert.equal(verifySignedId(`${id}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, [NEW]), undefined, 'one character of the signature changed');
     for (const value of [undefined, '', '.', 'nodot', `.${mac}`]) assert.equal(verifySignedId(value, [NEW]), undefined, String(value));
   });
 
