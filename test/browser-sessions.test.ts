@@ -123,4 +123,20 @@ describe('browser sessions: login through the provider', () => {
     assert.equal((await browser.request(`${h.url}${path}`, { headers: { 'sec-fetch-site': 'cross-site' } })).status, 401);
     assert.equal((await browser.request(`${h.url}${campaignReportsPath()}`, { headers: { 'sec-fetch-site': 'same-origin' } })).status, 401, 'the exception is for files only');
   });
+
+  it('POST /bff/logout ends the session at once, clears the cookie, and gives the end-session URL; the old cookie is then refused', async () => {
+    const { browser } = await login('cert-admin');
+    const [cookie] = (await browser.jar.getCookies(h.url)).filter((c) => c.key === '__Host-bff-session');
+    assert.equal((await browser.request(`${h.url}/bff/logout`, { method: 'POST' })).status, 401, 'no X-CSRF: no logout by another site');
+    const out = await browser.request(`${h.url}/bff/logout`, { method: 'POST', headers: { 'x-csrf': '1' } });
+    assert.equal(out.status, 200);
+    const { endSessionUrl } = JSON.parse(out.body) as { endSessionUrl: string | null };
+    assert.ok(endSessionUrl?.startsWith(`${idp.issuer}/session/end`), String(endSessionUrl));
+    assert.match(out.headers.get('set-cookie') ?? '', /__Host-bff-session=; .*Max-Age=0/);
+    // A copy of the cookie kept from before (stolen, or another tab) no longer works.
+    const stolen = await fetch(`${h.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${cookie?.value}` } });
+    assert.equal(stolen.status, 401);
+    const start = await fetch(`${h.url}${runReportPath()}`, { method: 'POST', headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${cookie?.value}` } });
+    assert.equal(start.status, 401);
+  });
 });

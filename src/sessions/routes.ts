@@ -6,7 +6,7 @@ import { grantsOf, type GrantClaims } from '../auth/grants.ts';
 import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
-import { cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
+import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
 import type { OidcLogin, PendingLogin } from './login.ts';
 import type { Session, SessionStore } from './store.ts';
 
@@ -116,6 +116,16 @@ export function sessionRoutes(deps: SessionDeps): Router {
       scopes: [...grants.scopes],
       expiresAt: new Date(Math.min(session.lastSeenAtMs + settings.idleTimeoutS * 1000, session.createdAtMs + settings.maxAgeS * 1000)).toISOString(),
     });
+  });
+  router.post('/bff/logout', async (req: Request, res: Response) => {
+    contextOf(res).route = 'POST /bff/logout';
+    if (req.headers['x-csrf'] !== '1') throw unauthenticated('X-CSRF: 1 is required with a session cookie');
+    const session = await sessionOf(req, deps);
+    // Gone from the store at once: every replica reading it refuses the cookie from now on.
+    await deps.store.delete(session.id);
+    res.setHeader('set-cookie', clearedSessionCookie());
+    res.setHeader('cache-control', 'no-store');
+    res.json({ endSessionUrl: deps.login.endSessionUrl(session.idToken) });
   });
   return router;
 }
