@@ -140,3 +140,40 @@ describe('browser sessions: login through the provider', () => {
     assert.equal(start.status, 401);
   });
 });
+
+describe('browser sessions: renewing the access token', () => {
+  it('When the access token nears its expiry, then the next request renews it once with the refresh token, however many arrive; with the provider gone, 503 and no logout', async () => {
+    const port = await freePort();
+    const idp = await startOidcProvider({
+      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+      accessTokenTtlS: 2,
+    });
+    const h = await startHarness({
+      port,
+      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET },
+    });
+    try {
+      const browser = cookieBrowser();
+      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
+      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+      assert.equal((await user()).status, 200);
+      assert.equal(idp.refreshes, 0, 'fresh: nothing to renew');
+      await new Promise((resolve) => setTimeout(resolve, 1700)); // past 80 % of the 2 s lifetime
+      const answers = await Promise.all(Array.from({ length: 5 }, user));
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
+      assert.equal(idp.refreshes, 1, 'one refresh for five requests at once');
+      await idp.close();
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      const down = await user();
+      assert.equal(down.status, 503, 'the provider unreachable is a 503, not a logout');
+      assert.ok(Number(down.headers.get('retry-after')) >= 1);
+      assert.equal((await user()).status, 503, 'and the session is still there');
+    } finally {
+      await h.close();
+      await idp.close().catch(() => undefined);
+    }
+  });
+});

@@ -35,7 +35,7 @@ describe('the session cookie', () => {
 describe('the in-process session store', () => {
   const session = (id: string, at: number, extra: Partial<Session> = {}): Session => ({
     id, subject: 'alice', name: undefined, claims: {}, accessToken: 'at', refreshToken: 'rt', idToken: undefined, providerSid: 'sid-1',
-    accessExpiresAtMs: at + 60_000, createdAtMs: at, lastSeenAtMs: at, ...extra,
+    accessExpiresAtMs: at + 60_000, accessObtainedAtMs: at, createdAtMs: at, lastSeenAtMs: at, ...extra,
   });
 
   it('ends a session after the idle timeout, and after the absolute lifetime even when used', async () => {

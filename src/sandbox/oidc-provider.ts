@@ -21,6 +21,8 @@ export interface OidcSandbox {
   provider: Provider;
   /** Logins finished through the persona picker. */
   logins: number;
+  /** Refresh-token grants answered. */
+  refreshes: number;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
     issuer,
     provider,
     logins: 0,
+    refreshes: 0,
     async close() {
       server.close();
       for (const socket of sockets) socket.destroy();
@@ -108,6 +111,9 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
     },
   };
 
+  provider.on('grant.success', (ctx) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') sandbox.refreshes += 1;
+  });
   const oidc = provider.callback();
   handler = (req, res) => {
     const match = /^\/interaction\/([\w-]+)(\/login)?$/.exec((req.url ?? '').split('?')[0] as string);

@@ -123,3 +123,6 @@ export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fet
     },
   };
 }
+
+/** The provider answered and said no (invalid_grant and the like), as opposed to not answering. */
+export const refusedByProvider = (error: unknown) => error instanceof oidc.ResponseBodyError;

@@ -7,7 +7,7 @@ import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
-import type { OidcLogin, PendingLogin } from './login.ts';
+import { refusedByProvider, type OidcLogin, type PendingLogin } from './login.ts';
 import type { Session, SessionStore } from './store.ts';
 
 const LOGIN_COOKIE = '__Host-bff-login';
@@ -37,12 +37,51 @@ export const callerOf = (session: Session, claims: GrantClaims): Caller => ({ su
 
 const unauthenticated = (why: string) => new GatewayError('ERR_UNAUTHENTICATED', why);
 
-/** The live session behind a request's cookie, or a 401 that says why there is none. */
-export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings' | 'store'>): Promise<Session> {
+const RENEW_AT_FRACTION = 0.8;
+// One refresh per session at a time, however many of its requests arrive meanwhile.
+const refreshing = new Map<string, Promise<Session>>();
+
+/**
+ * Renews the session's access token with its refresh token. A refresh the provider refuses ends
+ * the session (401); the provider unreachable is a 503 and the session stays.
+ */
+function renewed(session: Session, deps: Pick<SessionDeps, 'store' | 'login'>): Promise<Session> {
+  const running = refreshing.get(session.id);
+  if (running) return running;
+  const work = (async () => {
+    try {
+      const tokens = await deps.login.refresh(session.refreshToken as string);
+      const next: Session = {
+        ...session,
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken,
+        idToken: tokens.idToken ?? session.idToken,
+        claims: tokens.claims ?? session.claims,
+        accessExpiresAtMs: tokens.accessExpiresAtMs,
+        accessObtainedAtMs: Date.now(),
+      };
+      await deps.store.put(next);
+      return next;
+    } catch (error) {
+      if (refusedByProvider(error)) {
+        await deps.store.delete(session.id);
+        throw unauthenticated('The session has ended: the identity provider refused to renew it');
+      }
+      throw new GatewayError('ERR_KEYS_UNAVAILABLE', 'The identity provider is unreachable; the session could not be renewed now.', { retryAfterS: 5, cause: error });
+    }
+  })().finally(() => refreshing.delete(session.id));
+  refreshing.set(session.id, work);
+  return work;
+}
+
+/** The live session behind a request's cookie (renewed when due), or a 401 that says why there is none. */
+export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings' | 'store' | 'login'>): Promise<Session> {
   const id = verifySignedId(cookieValue(req.headers.cookie, SESSION_COOKIE), deps.settings.secrets);
   if (id === undefined) throw unauthenticated('No valid session');
   const session = await deps.store.touch(id);
   if (!session) throw unauthenticated('The session has ended');
+  const renewAt = session.accessObtainedAtMs + (session.accessExpiresAtMs - session.accessObtainedAtMs) * RENEW_AT_FRACTION;
+  if (session.refreshToken !== undefined && Date.now() >= renewAt) return renewed(session, deps);
   return session;
 }
 
@@ -90,6 +129,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
       idToken: tokens.idToken,
       providerSid: typeof tokens.claims.sid === 'string' ? tokens.claims.sid : undefined,
       accessExpiresAtMs: tokens.accessExpiresAtMs,
+      accessObtainedAtMs: now,
       createdAtMs: now,
       lastSeenAtMs: now,
     };

@@ -12,6 +12,8 @@ export interface Session {
   /** The provider's session id (sid), for back-channel logout. */
   providerSid: string | undefined;
   accessExpiresAtMs: number;
+  /** When the access token in use was obtained: it is renewed at 80 % of its lifetime. */
+  accessObtainedAtMs: number;
   createdAtMs: number;
   lastSeenAtMs: number;
 }
