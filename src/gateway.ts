@@ -108,14 +108,24 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     metrics,
   });
 
+  const sessions = config.sessions && {
+    settings: config.sessions,
+    login: createOidcLogin(config.sessions, fetchThrough(dispatcher)),
+    store: memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
+    grantClaims: config.auth.grantClaims,
+    metrics,
+  };
   let draining = false;
   const checks = (): Check[] => [
     ...(draining ? [{ name: 'draining', ready: false, degraded: false, detail: 'shutting down: finishing in-flight requests' }] : []),
     { name: 'callerKeys', ...keys.status() },
     { name: 'upstreamCredential', ...tokens.status() },
     { name: 'upstreamBudget', ...window.status() },
+    ...(sessions
+      ? [{ name: 'sessionProvider', ready: true, degraded: !sessions.login.ready(), detail: sessions.login.ready() ? `discovered; ${sessions.store.size()} sessions in process` : 'discovery not done yet or failing: logins answer 503, bearer callers are served' }]
+      : []),
   ].map(({ name, ready, degraded, detail }) => ({ name, ready, state: !ready ? 'failing' : degraded ? 'degraded' : 'ok', detail }));
-  metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status(), checks });
+  metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status(), checks, sessions: () => sessions?.store.size() });
 
   // Only a gateway that is not warm fetches on a probe; each fetch is single-flight and throttled.
   const readiness = async (): Promise<Check[]> => {
@@ -129,12 +139,6 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     ? redisIdempotencyStore(redis, config.idempotency, logger.child({ component: 'idempotency' }))
     : memoryIdempotencyStore(config.idempotency);
   const liveStreams = createLiveStreams();
-  const sessions = config.sessions && {
-    settings: config.sessions,
-    login: createOidcLogin(config.sessions, fetchThrough(dispatcher)),
-    store: memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
-    grantClaims: config.auth.grantClaims,
-  };
   const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams, sessions });
   const adminApp = config.adminPort === undefined ? undefined : createAdminApp({ logger, metrics, readiness });
   return {

@@ -22,6 +22,8 @@ export interface Metrics {
   auditRecords: Counter<'outcome'>;
   /** Client connections closed at once because SERVER_MAX_CONNECTIONS were open. */
   connectionsRefused: Counter;
+  /** Browser sessions: login, refresh, refresh_refused, logout. */
+  sessionEvents: Counter<'event'>;
   /** Numbers owned by other parts, read at scrape time. */
   observe(sources: MetricSources): void;
 }
@@ -32,6 +34,8 @@ export interface MetricSources {
   callerKeys(): KeySourceStatus;
   /** The readiness checks, as one gauge per dependency and state. */
   checks(): Array<{ name: string; state: string }>;
+  /** Live browser sessions in this process; undefined without session mode. */
+  sessions(): number | undefined;
 }
 
 const CUT_CAUSES: StreamCut[] = ['caller_aborted', 'caller_stalled', 'upstream_failed', 'drain'];
@@ -89,6 +93,7 @@ export function createMetrics(): Metrics {
     }),
     streamsCut,
     bytesStreamed: new Counter({ name: 'gateway_csv_bytes_total', help: 'CSV bytes streamed to callers.', registers: [registry] }),
+    sessionEvents: new Counter({ name: 'gateway_session_events_total', help: 'Browser-session events: login, refresh, refresh_refused, logout.', labelNames: ['event'], registers: [registry] }),
     connectionsRefused: new Counter({
       name: 'gateway_connections_refused_total',
       help: 'Client connections closed at once because SERVER_MAX_CONNECTIONS were already open.',
@@ -98,6 +103,7 @@ export function createMetrics(): Metrics {
     observe(sources) {
       const gauge = (name: string, help: string, read: () => number) =>
         new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+      if (sources.sessions() !== undefined) gauge('gateway_sessions_active', 'Live browser sessions held by this process.', () => sources.sessions() ?? 0);
       gauge('gateway_budget_queued', 'Calls waiting for upstream budget or a concurrency slot.', () => {
         const { queued } = sources.admission();
         return queued.interactive + queued.export;

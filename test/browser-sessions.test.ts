@@ -139,6 +139,15 @@ describe('browser sessions: login through the provider', () => {
     const start = await fetch(`${h.url}${runReportPath()}`, { method: 'POST', headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${cookie?.value}` } });
     assert.equal(start.status, 401);
   });
+
+  it('Readiness reports the provider; metrics count logins and logouts and show the sessions held', async () => {
+    const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { checks: Array<{ name: string; state: string }> };
+    assert.equal(ready.checks.find((c) => c.name === 'sessionProvider')?.state, 'ok');
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    assert.ok(Number(/^gateway_session_events_total\{event="login"\} (\d+)$/m.exec(metrics)?.[1]) >= 5, 'the logins of the tests above');
+    assert.ok(Number(/^gateway_session_events_total\{event="logout"\} (\d+)$/m.exec(metrics)?.[1]) >= 1);
+    assert.match(metrics, /^gateway_sessions_active \d+$/m);
+  });
 });
 
 describe('browser sessions: renewing the access token', () => {

@@ -22,7 +22,7 @@ function csrfSafe(req: Request, fileDownload: boolean): boolean {
   return fileDownload && req.method === 'GET' && (site === 'same-origin' || site === 'none');
 }
 
-export function authenticator(verifier: CallerVerifier, sessions: Pick<SessionDeps, 'settings' | 'store' | 'grantClaims' | 'login'> | undefined): Authenticate {
+export function authenticator(verifier: CallerVerifier, sessions: Pick<SessionDeps, 'settings' | 'store' | 'grantClaims' | 'login' | 'metrics'> | undefined): Authenticate {
   return async (req, route) => {
     const { authorization } = req.headers;
     if (authorization !== undefined || !sessions || cookieValue(req.headers.cookie, SESSION_COOKIE) === undefined) {

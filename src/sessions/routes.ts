@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
 import { refusedByProvider, type OidcLogin, type PendingLogin } from './login.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Session, SessionStore } from './store.ts';
 
 const LOGIN_COOKIE = '__Host-bff-login';
@@ -15,6 +16,7 @@ const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_PENDING_LOGINS = 10_000;
 
 export interface SessionDeps {
+  metrics: Pick<Metrics, 'sessionEvents'>;
   settings: SessionSettings;
   login: OidcLogin;
   store: SessionStore;
@@ -45,7 +47,7 @@ const refreshing = new Map<string, Promise<Session>>();
  * Renews the session's access token with its refresh token. A refresh the provider refuses ends
  * the session (401); the provider unreachable is a 503 and the session stays.
  */
-function renewed(session: Session, deps: Pick<SessionDeps, 'store' | 'login'>): Promise<Session> {
+function renewed(session: Session, deps: Pick<SessionDeps, 'store' | 'login' | 'metrics'>): Promise<Session> {
   const running = refreshing.get(session.id);
   if (running) return running;
   const work = (async () => {
@@ -61,10 +63,12 @@ function renewed(session: Session, deps: Pick<SessionDeps, 'store' | 'login'>): 
         accessObtainedAtMs: Date.now(),
       };
       await deps.store.put(next);
+      deps.metrics.sessionEvents.inc({ event: 'refresh' });
       return next;
     } catch (error) {
       if (refusedByProvider(error)) {
         await deps.store.delete(session.id);
+        deps.metrics.sessionEvents.inc({ event: 'refresh_refused' });
         throw unauthenticated('The session has ended: the identity provider refused to renew it');
       }
       throw new GatewayError('ERR_KEYS_UNAVAILABLE', 'The identity provider is unreachable; the session could not be renewed now.', { retryAfterS: 5, cause: error });
@@ -75,7 +79,7 @@ function renewed(session: Session, deps: Pick<SessionDeps, 'store' | 'login'>): 
 }
 
 /** The live session behind a request's cookie (renewed when due), or a 401 that says why there is none. */
-export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings' | 'store' | 'login'>): Promise<Session> {
+export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings' | 'store' | 'login' | 'metrics'>): Promise<Session> {
   const id = verifySignedId(cookieValue(req.headers.cookie, SESSION_COOKIE), deps.settings.secrets);
   if (id === undefined) throw unauthenticated('No valid session');
   const session = await deps.store.touch(id);
@@ -134,6 +138,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
       lastSeenAtMs: now,
     };
     await deps.store.put(session);
+    deps.metrics.sessionEvents.inc({ event: 'login' });
     res.setHeader('set-cookie', [
       sessionCookie(signId(session.id, settings.secrets), settings.maxAgeS),
       `${LOGIN_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
@@ -163,6 +168,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
     const session = await sessionOf(req, deps);
     // Gone from the store at once: every replica reading it refuses the cookie from now on.
     await deps.store.delete(session.id);
+    deps.metrics.sessionEvents.inc({ event: 'logout' });
     res.setHeader('set-cookie', clearedSessionCookie());
     res.setHeader('cache-control', 'no-store');
     res.json({ endSessionUrl: deps.login.endSessionUrl(session.idToken) });
