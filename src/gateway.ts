@@ -21,6 +21,7 @@ import { createDispatcher, fetchThrough } from './upstream/dispatcher.ts';
 import { createTokenProvider } from './upstream/token-provider.ts';
 import { createOidcLogin } from './sessions/login.ts';
 import { memorySessionStore } from './sessions/store.ts';
+import { redisSessionStore } from './sessions/redis-store.ts';
 
 export interface Gateway {
   app: Express;
@@ -111,7 +112,9 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
   const sessions = config.sessions && {
     settings: config.sessions,
     login: createOidcLogin(config.sessions, fetchThrough(dispatcher)),
-    store: memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
+    store: redis
+      ? redisSessionStore(redis, { idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS })
+      : memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
     grantClaims: config.auth.grantClaims,
     metrics,
   };

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { startOidcProvider, type OidcSandbox } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
+import { startRedis } from './support/redis.ts';
 import { campaignReportsPath, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 const SESSION_SECRET = 'session-secret-DO-NOT-LOG-0123456789abcdef';
@@ -183,6 +184,39 @@ describe('browser sessions: renewing the access token', () => {
     } finally {
       await h.close();
       await idp.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('browser sessions across replicas (Redis)', () => {
+  it('When a browser logs in on one replica, then the other serves its session, and a logout on either ends it on both', async () => {
+    const redis = await startRedis();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const origin = `http://127.0.0.1:${portA}`;
+    const idp = await startOidcProvider({
+      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+    });
+    const env = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: origin, SESSION_SECRETS: SESSION_SECRET, REDIS_URL: redis.url };
+    const a = await startHarness({ port: portA, env });
+    const b = await startHarness({ port: portB, env });
+    try {
+      const browser = cookieBrowser();
+      const picker = (await browser.follow(`${a.url}/bff/login`)).at(-1);
+      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${a.url}/`);
+      const onB = await browser.request(`${b.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+      assert.equal(onB.status, 200, 'the other replica serves the session');
+      assert.equal((JSON.parse(onB.body) as { sub: string }).sub, 'cert-admin');
+      const [cookie] = (await browser.jar.getCookies(a.url)).filter((c) => c.key === '__Host-bff-session');
+      assert.equal((await browser.request(`${b.url}/bff/logout`, { method: 'POST', headers: { 'x-csrf': '1' } })).status, 200);
+      const onA = await fetch(`${a.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${cookie?.value}` } });
+      assert.equal(onA.status, 401, 'ended on the replica that created it too');
+    } finally {
+      await a.close();
+      await b.close();
+      await idp.close();
+      await redis.stop();
     }
   });
 });
