@@ -15,7 +15,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { healthRoutes, type ReadinessProbe } from './routes/health.ts';
 import { operationRoutes, servedOperations } from './routes/operation-routes.ts';
-import { sessionRoutes, type SessionDeps } from './sessions/routes.ts';
+import { BACKCHANNEL_LOGOUT_PATH, sessionRoutes, type SessionDeps } from './sessions/routes.ts';
 import { authenticator } from './auth/authenticate.ts';
 import { OPERATIONS, pathPattern } from './operations/table.ts';
 import type { UpstreamClient } from './upstream/client.ts';
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(accessLog(deps.logger, deps.metrics));
   app.use(securityHeaders());
-  app.use(refuseBodies(deps.config.server.maxBodyBytes));
+  app.use(refuseBodies(deps.config.server.maxBodyBytes, deps.sessions ? [BACKCHANNEL_LOGOUT_PATH] : []));
   app.use(preflightOnly(deps.config.corsOrigins, served));
   if (deps.config.corsOrigins.length > 0) {
     app.use(

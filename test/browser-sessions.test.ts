@@ -2,6 +2,8 @@
 // (the sandbox's, with its persona picker), keeps the tokens, and gives the browser one cookie.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { createSigningKey } from '../src/sandbox/issuer.ts';
 import { startOidcProvider, type OidcSandbox } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
@@ -217,6 +219,54 @@ describe('browser sessions across replicas (Redis)', () => {
       await b.close();
       await idp.close();
       await redis.stop();
+    }
+  });
+});
+
+describe('browser sessions: back-channel logout', () => {
+  it('When the provider ends the user session, its logout_token ends the gateway session; a forged or malformed token is 400', async () => {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const idp = await startOidcProvider({
+      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+      clients: [
+        {
+          client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+          backchannel_logout_uri: `${origin}/bff/backchannel-logout`, backchannel_logout_session_required: true, post_logout_redirect_uris: [`${origin}/`],
+        },
+      ],
+    });
+    const h = await startHarness({ port, env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: origin, SESSION_SECRETS: SESSION_SECRET } });
+    try {
+      const browser = cookieBrowser();
+      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
+      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+      assert.equal((await user()).status, 200);
+
+      // Forged: the right claims, signed by a key the provider does not publish.
+      const other = await createSigningKey();
+      const forged = await new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sub: 'cert-admin', jti: 'x' })
+        .setProtectedHeader({ alg: 'ES256', kid: other.kid, typ: 'logout+jwt' }).setIssuer(idp.issuer).setAudience('gateway').setIssuedAt().sign(other.privateKey);
+      const post = (body: string) => fetch(`${h.url}/bff/backchannel-logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      assert.equal((await post(`logout_token=${forged}`)).status, 400);
+      assert.equal((await post('logout_token=not.a.jwt')).status, 400);
+      assert.equal((await post('')).status, 400);
+      assert.equal((await user()).status, 200, 'none of them ended the session');
+
+      // The user logs out at the provider: it calls the gateway back with a real logout_token.
+      const confirm = (await browser.follow(`${idp.issuer}/session/end`)).at(-1);
+      const form = /<form[^>]*action="([^"]+)"[\s\S]*?<\/form>/.exec(confirm?.body ?? '');
+      assert.ok(form, confirm?.body.slice(0, 500));
+      const fields = [...(form[0] ?? '').matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => `${m[1]}=${encodeURIComponent(m[2] as string)}`);
+      await browser.follow(new URL(form[1] as string, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: [...fields, 'logout=yes'].join('&') });
+      await eventually(() => h.logs().some((l) => l.msg === 'back-channel logout'), 'the provider called the gateway back');
+      assert.equal(h.logs().find((l) => l.msg === 'back-channel logout')?.ended, 1);
+      assert.equal((await user()).status, 401, 'the gateway session has ended');
+    } finally {
+      await h.close();
+      await idp.close();
     }
   });
 });

@@ -90,6 +90,9 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
     // offline_access is granted on the persona picker's consent, so refresh tokens are issued.
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // oidc-provider refuses to call loopback addresses (SSRF protection), and this development
+    // provider's one client, the gateway, is on loopback: its back-channel logout goes without it.
+    fetch: (url, options) => fetch(url, { ...options, dispatcher: undefined } as RequestInit),
     findAccount: (_ctx, id) => {
       const persona = personas.get(id);
       if (!persona) return undefined;

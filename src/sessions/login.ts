@@ -1,6 +1,7 @@
 // The OpenID Connect side of browser sessions, all of it done by openid-client: discovery (through
 // the gateway's egress, so HTTPS_PROXY applies), the authorization URL with PKCE S256, state and
 // nonce, the code exchange with ID-token validation, refresh, and the end-session URL.
+import { createRemoteJWKSet, customFetch as joseCustomFetch, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as oidc from 'openid-client';
 import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
@@ -30,7 +31,11 @@ export interface OidcLogin {
   finish(callbackUrl: URL, pending: PendingLogin): Promise<LoginTokens>;
   refresh(refreshToken: string): Promise<Omit<LoginTokens, 'claims'> & { claims: Record<string, unknown> | undefined }>;
   endSessionUrl(idToken: string | undefined): string | null;
+  /** A back-channel logout_token checked (OIDC Back-Channel Logout 1.0 §2.6): whose sessions to end. */
+  verifyLogoutToken(token: string): Promise<{ sid?: string; sub?: string }>;
 }
+
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
 const unreachable = (cause: unknown) =>
   new GatewayError('ERR_KEYS_UNAVAILABLE', 'The identity provider is unreachable; try again shortly.', { retryAfterS: 5, cause });
@@ -48,6 +53,7 @@ export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fet
   const redirectUri = new URL('/bff/callback', settings.publicOrigin).href;
   let config: oidc.Configuration | undefined;
   let discovering: Promise<oidc.Configuration> | undefined;
+  let keys: JWTVerifyGetKey | undefined;
 
   function configuration(): Promise<oidc.Configuration> {
     if (config) return Promise.resolve(config);
@@ -116,6 +122,28 @@ export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fet
       const response = await oidc.refreshTokenGrant(current, refreshToken);
       const claims = response.claims();
       return { ...tokensOf(response), refreshToken: response.refresh_token ?? refreshToken, claims: claims ? { ...claims, scope: response.scope } : undefined };
+    },
+    async verifyLogoutToken(token) {
+      const current = await configuration().catch((error: unknown) => {
+        throw unreachable(error);
+      });
+      const jwksUri = current.serverMetadata().jwks_uri;
+      if (!jwksUri) throw unreachable(new Error('the provider publishes no jwks_uri'));
+      keys ??= createRemoteJWKSet(new URL(jwksUri), { [joseCustomFetch]: fetchImpl });
+      const invalid = (why: string) => new GatewayError('ERR_BAD_REQUEST', `The logout_token is not valid: ${why}.`);
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, { issuer: current.serverMetadata().issuer, audience: settings.clientId, requiredClaims: ['iat'], maxTokenAge: '5 minutes' }));
+      } catch (error) {
+        throw invalid(error instanceof Error ? error.message : 'it does not verify');
+      }
+      const events = payload.events as Record<string, unknown> | undefined;
+      if (typeof events !== 'object' || events === null || typeof events[BACKCHANNEL_EVENT] !== 'object') throw invalid('it has no back-channel logout event');
+      if (payload.nonce !== undefined) throw invalid('it carries a nonce');
+      const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+      const sub = typeof payload.sub === 'string' ? payload.sub : undefined;
+      if (sid === undefined && sub === undefined) throw invalid('it names neither sid nor sub');
+      return { ...(sid ? { sid } : {}), ...(sub ? { sub } : {}) };
     },
     endSessionUrl(idToken) {
       if (!config?.serverMetadata().end_session_endpoint) return null;

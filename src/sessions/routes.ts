@@ -12,6 +12,19 @@ import type { Metrics } from '../metrics.ts';
 import type { Session, SessionStore } from './store.ts';
 
 const LOGIN_COOKIE = '__Host-bff-login';
+export const BACKCHANNEL_LOGOUT_PATH = '/bff/backchannel-logout';
+const MAX_LOGOUT_BODY_BYTES = 16 * 1024;
+
+async function formOf(req: Request): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_LOGOUT_BODY_BYTES) throw new GatewayError('ERR_BODY_TOO_LARGE', 'The logout request is too large.');
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
 const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_PENDING_LOGINS = 10_000;
 
@@ -172,6 +185,18 @@ export function sessionRoutes(deps: SessionDeps): Router {
     res.setHeader('set-cookie', clearedSessionCookie());
     res.setHeader('cache-control', 'no-store');
     res.json({ endSessionUrl: deps.login.endSessionUrl(session.idToken) });
+  });
+  // Called by the provider, not a browser: no cookie, no CSRF header; the signed token is the proof.
+  router.post(BACKCHANNEL_LOGOUT_PATH, async (req: Request, res: Response) => {
+    contextOf(res).route = `POST ${BACKCHANNEL_LOGOUT_PATH}`;
+    const token = (await formOf(req)).get('logout_token');
+    if (!token) throw new GatewayError('ERR_BAD_REQUEST', 'logout_token is required.');
+    const { sid, sub } = await deps.login.verifyLogoutToken(token);
+    const ended = sid !== undefined ? await deps.store.deleteWhere({ providerSid: sid }) : await deps.store.deleteWhere({ subject: sub as string });
+    for (let i = 0; i < ended; i += 1) deps.metrics.sessionEvents.inc({ event: 'logout' });
+    contextOf(res).log.info({ ended, by: sid !== undefined ? 'sid' : 'sub' }, 'back-channel logout');
+    res.setHeader('cache-control', 'no-store');
+    res.status(200).end();
   });
   return router;
 }
