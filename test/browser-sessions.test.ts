@@ -270,3 +270,34 @@ describe('browser sessions: back-channel logout', () => {
     }
   });
 });
+
+describe('browser sessions: a refresh the provider refuses', () => {
+  it('When the provider refuses to renew (access withdrawn), then the session ends: 401, and the cookie stays refused', async () => {
+    const port = await freePort();
+    const idp = await startOidcProvider({
+      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+      accessTokenTtlS: 2,
+    });
+    const h = await startHarness({ port, env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET } });
+    try {
+      const browser = cookieBrowser();
+      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
+      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+      assert.equal((await user()).status, 200);
+      await idp.revokeGrants();
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      const refused = await user();
+      assert.equal(refused.status, 401);
+      assert.match((JSON.parse(refused.body) as { error: string }).error, /refused to renew/);
+      assert.equal((await user()).status, 401, 'the session is gone, not retried');
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      assert.match(metrics, /^gateway_session_events_total\{event="refresh_refused"\} 1$/m);
+    } finally {
+      await h.close();
+      await idp.close();
+    }
+  });
+});

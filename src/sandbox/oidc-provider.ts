@@ -23,6 +23,8 @@ export interface OidcSandbox {
   logins: number;
   /** Refresh-token grants answered. */
   refreshes: number;
+  /** Withdraws every grant given so far, as an administrator revoking access would: refreshes are refused from then on. */
+  revokeGrants(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
   await once(server, 'listening');
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const personas = new Map(options.personas.map((p) => [p.id, p]));
+  const grantIds: string[] = [];
 
   const provider = new Provider(issuer, {
     clients: options.clients,
@@ -107,6 +110,9 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
     provider,
     logins: 0,
     refreshes: 0,
+    async revokeGrants() {
+      for (const id of grantIds.splice(0)) await (await provider.Grant.find(id))?.destroy();
+    },
     async close() {
       server.close();
       for (const socket of sockets) socket.destroy();
@@ -144,6 +150,7 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
         grant.addOIDCScope([String(details.params.scope ?? ''), ...(missing.missingOIDCScope ?? [])].join(' '));
         grant.addOIDCClaims(missing.missingOIDCClaims ?? []);
         const grantId = await grant.save();
+        grantIds.push(grantId);
         sandbox.logins += 1;
         await provider.interactionFinished(req, res, { login: { accountId: persona.id }, consent: { grantId } }, { mergeWithLastSubmission: false });
       } catch (error) {
