@@ -22,6 +22,7 @@ import { createTokenProvider } from './upstream/token-provider.ts';
 import { createOidcLogin } from './sessions/login.ts';
 import { memorySessionStore } from './sessions/store.ts';
 import { redisSessionStore } from './sessions/redis-store.ts';
+import { memoryPendingLogins, redisPendingLogins } from './sessions/pending-logins.ts';
 
 export interface Gateway {
   app: Express;
@@ -115,6 +116,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     store: redis
       ? redisSessionStore(redis, { idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS })
       : memorySessionStore({ idleTimeoutS: config.sessions.idleTimeoutS, maxAgeS: config.sessions.maxAgeS, maxSessions: MAX_SESSIONS }),
+    pending: redis ? redisPendingLogins(redis) : memoryPendingLogins(),
     grantClaims: config.auth.grantClaims,
     metrics,
   };

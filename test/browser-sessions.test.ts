@@ -191,7 +191,7 @@ describe('browser sessions: renewing the access token', () => {
 });
 
 describe('browser sessions across replicas (Redis)', () => {
-  it('When a browser logs in on one replica, then the other serves its session, and a logout on either ends it on both', async () => {
+  it('When a login starts on one replica and returns to the other, it completes; the session is served by both, and a logout on either ends it on both', async () => {
     const redis = await startRedis();
     const [portA, portB] = [await freePort(), await freePort()];
     const origin = `http://127.0.0.1:${portA}`;
@@ -204,7 +204,8 @@ describe('browser sessions across replicas (Redis)', () => {
     const b = await startHarness({ port: portB, env });
     try {
       const browser = cookieBrowser();
-      const picker = (await browser.follow(`${a.url}/bff/login`)).at(-1);
+      // Started on one replica, called back on the other (PUBLIC_ORIGIN is the first's).
+      const picker = (await browser.follow(`${b.url}/bff/login`)).at(-1);
       const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
       await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${a.url}/`);
       const onB = await browser.request(`${b.url}/bff/user`, { headers: { 'x-csrf': '1' } });

@@ -7,7 +7,8 @@ import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
-import { refusedByProvider, type OidcLogin, type PendingLogin } from './login.ts';
+import { refusedByProvider, type OidcLogin } from './login.ts';
+import { LOGIN_TTL_MS, type PendingLogins } from './pending-logins.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Session, SessionStore } from './store.ts';
 
@@ -25,14 +26,13 @@ async function formOf(req: Request): Promise<URLSearchParams> {
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
-const LOGIN_TTL_MS = 10 * 60_000;
-const MAX_PENDING_LOGINS = 10_000;
 
 export interface SessionDeps {
   metrics: Pick<Metrics, 'sessionEvents'>;
   settings: SessionSettings;
   login: OidcLogin;
   store: SessionStore;
+  pending: PendingLogins;
   grantClaims: GrantClaims;
 }
 
@@ -104,23 +104,14 @@ export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings'
 
 export function sessionRoutes(deps: SessionDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
-  const pending = new Map<string, PendingLogin>();
   const { settings } = deps;
-
-  const takePending = (state: string | null): PendingLogin | undefined => {
-    if (state === null) return undefined;
-    const login = pending.get(state);
-    pending.delete(state); // once only: a replayed state finds nothing
-    return login && Date.now() - login.createdAtMs < LOGIN_TTL_MS ? login : undefined;
-  };
 
   router.get('/bff/login', async (req: Request, res: Response) => {
     contextOf(res).route = 'GET /bff/login';
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const returnTo = safeReturnTo(query.get('returnTo') ?? undefined, settings.publicOrigin);
     const { url, pending: login } = await deps.login.start(returnTo);
-    while (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value as string);
-    pending.set(login.state, login);
+    await deps.pending.put(login);
     // Binds the login to this browser: the callback's state must be the one this cookie signs.
     res.setHeader('set-cookie', `${LOGIN_COOKIE}=${signId(login.state, settings.secrets)}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_TTL_MS / 1000}`);
     res.setHeader('cache-control', 'no-store');
@@ -132,7 +123,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
     const callbackUrl = new URL(req.url ?? '', settings.publicOrigin);
     const state = callbackUrl.searchParams.get('state');
     const bound = verifySignedId(cookieValue(req.headers.cookie, LOGIN_COOKIE), settings.secrets);
-    const login = state !== null && bound === state ? takePending(state) : undefined;
+    const login = state !== null && bound === state ? await deps.pending.take(state) : undefined;
     if (!login) throw new GatewayError('ERR_BAD_REQUEST', 'This login is unknown, already used, expired, or was started in another browser: start it again.');
     const tokens = await deps.login.finish(callbackUrl, login);
     const now = Date.now();
