@@ -56,9 +56,11 @@ export function createApp(deps: AppDeps): Express {
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       cors({
+        // An explicit list, never "*": with session mode the cookie may come along (credentials).
         origin: deps.config.corsOrigins,
+        credentials: deps.sessions !== undefined,
         methods: ['GET', 'POST'],
-        allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key', ...(deps.sessions ? ['X-CSRF'] : [])],
         exposedHeaders: ['X-Request-Id', 'Content-Disposition', 'Retry-After'],
         maxAge: 600,
       }),

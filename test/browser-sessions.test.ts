@@ -302,3 +302,32 @@ describe('browser sessions: a refresh the provider refuses', () => {
     }
   });
 });
+
+describe('browser sessions and CORS', () => {
+  it('With session mode and CORS_ORIGINS, a preflight from a listed origin allows credentials and X-CSRF; any other origin gets 404', async () => {
+    const port = await freePort();
+    const idp = await startOidcProvider({
+      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
+    });
+    const h = await startHarness({
+      port,
+      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET, CORS_ORIGINS: 'https://app.example.com' },
+    });
+    try {
+      const preflight = (origin: string) =>
+        fetch(`${h.url}${runReportPath()}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-csrf' } });
+      const allowed = await preflight('https://app.example.com');
+      assert.equal(allowed.status, 204);
+      assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example.com');
+      assert.equal(allowed.headers.get('access-control-allow-credentials'), 'true');
+      assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /X-CSRF/i);
+      const other = await preflight('https://evil.example');
+      assert.equal(other.status, 404);
+      assert.equal(other.headers.get('access-control-allow-origin'), null);
+    } finally {
+      await h.close();
+      await idp.close();
+    }
+  });
+});
