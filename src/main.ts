@@ -1,6 +1,7 @@
 // The process: read config, build the gateway, listen, drain on SIGTERM/SIGINT.
 // The only module with side effects at the top level of its job.
 import { once } from 'node:events';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
@@ -28,18 +29,26 @@ async function main(): Promise<void> {
     logger.warn('SANDBOX MODE: serving a simulated tenant; set UPSTREAM_BASE_URL for a real one');
   }
 
+  // Listen first: in sandbox mode the sandbox's identity provider must know the gateway's
+  // address (its redirect URI) before the gateway is built against it.
+  let handle: RequestListener = (_req, res) => void res.writeHead(503, { 'retry-after': '1' }).end();
+  let countRefused = () => {};
+  const server = createHttpServer((req, res) => handle(req, res), config.server, () => countRefused());
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const sessions = sandbox && !config.sessions ? await sandbox.startSessions(`http://127.0.0.1:${port}`) : config.sessions;
+
   let gateway;
   try {
-    gateway = createGateway(config, targets, logger);
+    gateway = createGateway(Object.freeze({ ...config, sessions }), targets, logger);
   } catch (error) {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);
   }
-  const countRefused = () => gateway.metrics.connectionsRefused.inc();
-  const server = createHttpServer(gateway.app, config.server, countRefused);
-  server.listen(config.port, config.host);
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  handle = gateway.app;
+  const metrics = gateway.metrics;
+  countRefused = () => metrics.connectionsRefused.inc();
   logger.info({ host: config.host, port }, 'gateway listening');
   const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server, countRefused);
   if (admin) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
+import { cookieBrowser } from './support/cookie-browser.ts';
 import { eventually } from './support/harness.ts';
 
 describe('sandbox mode (npm start with no configuration)', () => {
@@ -60,8 +61,24 @@ describe('sandbox mode (npm start with no configuration)', () => {
     assert.equal(report.status, 202);
   });
 
+  it('runs session mode against its own OpenID Connect provider: the printed login URL leads to the persona picker and a session', async () => {
+    const loginUrl = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/bff\/login\?returnTo=\/healthz)$/m.exec(gateway.stdout())?.[1];
+    assert.ok(loginUrl, 'the banner prints where to log in');
+    const browser = cookieBrowser();
+    const picker = (await browser.follow(loginUrl)).at(-1);
+    assert.equal(picker?.status, 200);
+    for (const persona of ['cert-admin', 'report-admin', 'nesr-reader', 'no-grants']) assert.match(picker?.body ?? '', new RegExp(`value="${persona}"`));
+    const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
+    const hops = await browser.follow(new URL(action, picker?.url).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' });
+    assert.equal(hops.at(-1)?.status, 200, 'landed on returnTo');
+    const user = await browser.request(`${gateway.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+    assert.equal(user.status, 200);
+    assert.deepEqual((JSON.parse(user.body) as { roles: string[] }).roles, ['CERT_ADMIN']);
+  });
+
   it('When it gets SIGTERM, then it exits 0', async () => {
     assert.equal(await gateway.stop(), 0);
     assert.match(gateway.stdout(), /"msg":"stopped"/);
   });
+
 });

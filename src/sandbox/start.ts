@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Targets } from '../config.ts';
+import type { SessionSettings, Targets } from '../config.ts';
 import { operation, pathOf } from '../operations/table.ts';
 import { bulkBlocksFor, realisticCsv } from './csv.ts';
 import { startDevIssuer } from './issuer.ts';
+import { startOidcProvider, type OidcPersona, type OidcSandbox } from './oidc-provider.ts';
 import { startTenant, type Tenant } from './tenant.ts';
 
 export interface Persona {
@@ -15,8 +16,18 @@ export interface Sandbox {
   targets: Targets;
   tenant: Tenant;
   personas: Persona[];
+  /** Starts the sandbox's OpenID Connect provider for a gateway at this origin: session mode's settings. */
+  startSessions(gatewayOrigin: string): Promise<SessionSettings>;
   close(): Promise<void>;
 }
+
+/** The same personas at the sandbox's OpenID Connect provider (session mode), by persona name. */
+const OIDC_PERSONAS: readonly OidcPersona[] = [
+  { id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] },
+  { id: 'report-admin', name: 'Report admin', roles: ['REPORT_ADMIN'], permissions: [] },
+  { id: 'nesr-reader', name: 'Non-employee reader', roles: [], permissions: ['idn:nesr:read'] },
+  { id: 'no-grants', name: 'No grants', roles: [], permissions: [] },
+];
 
 export const SANDBOX_CAMPAIGNS = ['2c91808571bcfcf80171c23e4b4221fc', 'campaign-q4-access-review'];
 export const SANDBOX_SOURCES = { small: 'e136567de87e4d029e60b3c3c55db56d', large: 'contractors-20k', bulk: 'bulk-256mib' };
@@ -48,15 +59,44 @@ export async function startSandbox(): Promise<Sandbox> {
     mint('nesr-reader', { scope: 'openid idn:nesr:read' }, ['idn:nesr:read']),
     mint('no-grants', {}, []),
   ]);
+  let idp: OidcSandbox | undefined;
   return {
     tenant,
     personas,
+    async startSessions(gatewayOrigin) {
+      const clientSecret = randomBytes(24).toString('hex');
+      idp = await startOidcProvider({
+        personas: OIDC_PERSONAS,
+        clients: [
+          {
+            client_id: 'sandbox-gateway',
+            client_secret: clientSecret,
+            redirect_uris: [`${gatewayOrigin}/bff/callback`],
+            post_logout_redirect_uris: [`${gatewayOrigin}/`],
+            backchannel_logout_uri: `${gatewayOrigin}/bff/backchannel-logout`,
+            backchannel_logout_session_required: true,
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+          },
+        ],
+      });
+      return {
+        issuer: new URL(idp.issuer),
+        clientId: 'sandbox-gateway',
+        clientSecret,
+        scopes: 'openid profile offline_access',
+        publicOrigin: new URL(gatewayOrigin),
+        secrets: [randomBytes(32).toString('base64url')],
+        idleTimeoutS: 1800,
+        maxAgeS: 28_800,
+      };
+    },
     targets: {
       tenant: { baseUrl: new URL(tenant.origin), tokenUrl: new URL(tenant.tokenUrl), clientId, clientSecret },
       callers: { keys: { kind: 'jwks', url: new URL(issuer.jwksUrl) }, issuer: issuer.issuer, audience: [issuer.audience] },
     },
     async close() {
-      await Promise.all([tenant.close(), issuer.close()]);
+      await Promise.all([tenant.close(), issuer.close(), idp?.close()]);
     },
   };
 }
@@ -77,6 +117,10 @@ export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
     '',
     `Gateway:           ${gatewayUrl}`,
     `Simulated tenant:  ${sandbox.tenant.origin}  (faults: POST ${sandbox.tenant.origin}/__sandbox/faults)`,
+    '',
+    'Browser sessions: open this in a browser and pick a persona (the gateway runs the login):',
+    `  ${gatewayUrl}/bff/login?returnTo=/healthz`,
+    `  then, in that tab's console: await (await fetch('/bff/user', { headers: { 'X-CSRF': '1' } })).json()`,
     '',
     'Persona tokens (valid 12 h):',
     ...sandbox.personas.map((p) => `  ${p.name.padEnd(13)} grants: ${(p.grants.join(' ') || '(none)').padEnd(14)} ${p.token}`),
