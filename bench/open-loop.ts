@@ -11,7 +11,7 @@ export interface OpenLoopResult {
   p99Ms: number;
 }
 
-export async function openLoop(url: string, options: { ratePerS: number; seconds: number; method: string; authorization: string }): Promise<OpenLoopResult> {
+export async function openLoop(url: string, options: { ratePerS: number; seconds: number; method: string; headers: Record<string, string> }): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
   const latencies: number[] = [];
@@ -30,7 +30,7 @@ export async function openLoop(url: string, options: { ratePerS: number; seconds
       for (const due = Math.floor(elapsedS * options.ratePerS); sent < due; sent += 1) {
         const scheduledAt = started + (sent / options.ratePerS) * 1000;
         const request = pool
-          .request({ path: target.pathname, method: options.method, headers: { authorization: options.authorization } })
+          .request({ path: target.pathname, method: options.method, headers: options.headers })
           .then(async (response) => {
             await response.body.dump();
             // From when the request was due, not when it left: a late send counts as latency.

@@ -5,7 +5,11 @@
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
-import { inTurns, median, perRoundRatio, procStat } from './support.ts';
+import { randomBytes } from 'node:crypto';
+import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
+import { cookieBrowser } from '../test/support/cookie-browser.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { inTurns, median, perRoundRatio, procStat, startGateway } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
@@ -32,12 +36,43 @@ interface Row {
 interface Target {
   name: string;
   url: string;
-  authorization: string;
+  headers: Record<string, string>;
   pid: number | undefined;
   latency: WrkResult[];
   saturated: WrkResult[];
   cpu: number[];
   half: OpenLoopResult[];
+}
+
+/**
+ * A second gateway process in session mode, against the sandbox's OpenID Connect provider, and a
+ * browser logged in to it: what a session-cookie call sends.
+ */
+async function sessionGateway(env: Record<string, string>): Promise<{ url: string; pid: number; headers: Record<string, string>; stop(): Promise<void> }> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const secret = randomBytes(24).toString('hex');
+  const idp = await startOidcProvider({
+    personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
+    clients: [{ client_id: 'bench', client_secret: secret, redirect_uris: [`${origin}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
+    accessTokenTtlS: 3600,
+  });
+  const gateway = await startGateway({ ...env, PORT: String(port), OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'bench', OIDC_CLIENT_SECRET: secret, PUBLIC_ORIGIN: origin, SESSION_SECRETS: randomBytes(32).toString('hex') });
+  const browser = cookieBrowser();
+  const picker = (await browser.follow(`${origin}/bff/login`)).at(-1);
+  const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] ?? '';
+  await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${origin}/`);
+  const cookie = await browser.jar.getCookieString(origin);
+  if (!cookie.includes('__Host-bff-session=')) throw new Error('bench: the session login did not complete');
+  return {
+    url: gateway.url,
+    pid: gateway.pid,
+    headers: { cookie, 'x-csrf': '1' },
+    async stop() {
+      await gateway.stop();
+      await idp.close();
+    },
+  };
 }
 
 /** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
@@ -53,19 +88,26 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   });
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
-  const target = (name: string, url: string, authorization: string, pid: number | undefined): Target =>
-    ({ name, url: `${url}${PATH}`, authorization, pid, latency: [], saturated: [], cpu: [], half: [] });
+  const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
+    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [] });
   const rows: Row[] = [];
   let halfRate = 0;
+  let stopSession = async () => {};
   try {
-    targets.push(target('direct to the tenant (the limit)', tenant.origin, `Bearer ${upstream.token}`, undefined));
+    targets.push(target('direct to the tenant (the limit)', tenant.origin, { authorization: `Bearer ${upstream.token}` }, undefined));
     for (const name of only ?? PROXIES) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       proxies.push(proxy);
-      targets.push(target(proxy.name, proxy.url, name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored', proxy.pid));
+      targets.push(target(proxy.name, proxy.url, { authorization: name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored' }, proxy.pid));
+      // The same call from a browser session: a cookie and X-CSRF instead of a bearer token.
+      if (name === 'gateway') {
+        const session = await sessionGateway(upstream.gatewayEnv);
+        stopSession = session.stop;
+        targets.push(target('gateway (session cookie)', session.url, session.headers, session.pid));
+      }
     }
-    const load = (t: Target, connections: number, s: number) => wrk(t.url, { connections, seconds: s, method: 'POST', authorization: t.authorization });
+    const load = (t: Target, connections: number, s: number) => wrk(t.url, { connections, seconds: s, method: 'POST', headers: t.headers });
     // Warm-up: JIT, pools and the young generation settle before anything counts.
     for (const t of targets) await load(t, 32, 3);
     await inTurns(targets, rounds, async (t) => {
@@ -78,9 +120,9 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     // Half saturation is half the gateway's own median rate, offered identically to every target;
     // each gets a 2 s warm-up at that rate (it opens the load generator's 256 connections) first.
     const rates = (target: Target) => target.saturated.map((r) => r.requestsPerS);
-    const gateway = targets.find((t) => t.name.startsWith('gateway'));
+    const gateway = targets.find((t) => t.name.startsWith('gateway (auth'));
     halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
-    const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', authorization: t.authorization });
+    const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', headers: t.headers });
     for (const t of targets) await openAt(t, 2);
     await inTurns(targets, rounds, async (t) => void t.half.push(await openAt(t, seconds)));
 
@@ -100,6 +142,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       });
     }
   } finally {
+    await stopSession();
     for (const proxy of proxies) await proxy.stop();
     await tenant.close();
     await issuer.close();
