@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser } from '../test/support/cookie-browser.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { loginAs } from '../test/support/session-rig.ts';
 import { inTurns, median, perRoundRatio, procStat, startGateway } from './support.ts';
 import { openLoop, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
@@ -59,9 +60,7 @@ async function sessionGateway(env: Record<string, string>): Promise<{ url: strin
   });
   const gateway = await startGateway({ ...env, PORT: String(port), OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'bench', OIDC_CLIENT_SECRET: secret, PUBLIC_ORIGIN: origin, SESSION_SECRETS: randomBytes(32).toString('hex') });
   const browser = cookieBrowser();
-  const picker = (await browser.follow(`${origin}/bff/login`)).at(-1);
-  const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] ?? '';
-  await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${origin}/`);
+  await loginAs(browser, `${origin}/bff/login`, idp, 'cert-admin', `${origin}/`);
   const cookie = await browser.jar.getCookieString(origin);
   if (!cookie.includes('__Host-bff-session=')) throw new Error('bench: the session login did not complete');
   return {

@@ -9,26 +9,14 @@ import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
 import { startRedis } from './support/redis.ts';
 import { campaignReportsPath, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+import { gatewayClient, loginAs, PERSONAS, sessionEnv, startSessionRig } from './support/session-rig.ts';
 
-const SESSION_SECRET = 'session-secret-DO-NOT-LOG-0123456789abcdef';
-const CLIENT_SECRET = 'oidc-client-secret-DO-NOT-LOG-0123456789';
 
 describe('browser sessions: login through the provider', () => {
   let idp: OidcSandbox;
   let h: Harness;
   before(async () => {
-    const port = await freePort();
-    idp = await startOidcProvider({
-      personas: [
-        { id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] },
-        { id: 'nesr-reader', name: 'Non-employee reader', roles: [], permissions: ['idn:nesr:read'] },
-      ],
-      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
-    });
-    h = await startHarness({
-      port,
-      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET },
-    });
+    ({ idp, h } = await startSessionRig());
   });
   after(async () => {
     await h.close();
@@ -38,11 +26,7 @@ describe('browser sessions: login through the provider', () => {
   /** Logs in as a persona through the provider's page; returns the browser and the callback URL it used. */
   async function login(persona: string, returnTo = '/app/'): Promise<{ browser: CookieBrowser; callback: string; landed: string | undefined }> {
     const browser = cookieBrowser();
-    const toPicker = await browser.follow(`${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`);
-    const picker = toPicker.at(-1);
-    assert.equal(picker?.status, 200, JSON.stringify(toPicker.map((hop) => [hop.url, hop.status])));
-    const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
-    const hops = await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `persona=${persona}` }, (url) => url === `${h.url}${returnTo}`);
+    const hops = await loginAs(browser, `${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`, idp, persona, `${h.url}${returnTo}`);
     const callback = hops.find((hop) => hop.url.startsWith(`${h.url}/bff/callback`));
     assert.ok(callback, 'the provider sent the browser back to the callback');
     return { browser, callback: callback.url, landed: hops.at(-1)?.location };
@@ -155,21 +139,10 @@ describe('browser sessions: login through the provider', () => {
 
 describe('browser sessions: renewing the access token', () => {
   it('When the access token nears its expiry, then the next request renews it once with the refresh token, however many arrive; with the provider gone, 503 and no logout', async () => {
-    const port = await freePort();
-    const idp = await startOidcProvider({
-      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
-      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
-      accessTokenTtlS: 2,
-    });
-    const h = await startHarness({
-      port,
-      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET },
-    });
+    const { idp, h } = await startSessionRig({ accessTokenTtlS: 2 });
     try {
       const browser = cookieBrowser();
-      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
-      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
-      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
       const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
       assert.equal((await user()).status, 200);
       assert.equal(idp.refreshes, 0, 'fresh: nothing to renew');
@@ -195,19 +168,14 @@ describe('browser sessions across replicas (Redis)', () => {
     const redis = await startRedis();
     const [portA, portB] = [await freePort(), await freePort()];
     const origin = `http://127.0.0.1:${portA}`;
-    const idp = await startOidcProvider({
-      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
-      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
-    });
-    const env = { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: origin, SESSION_SECRETS: SESSION_SECRET, REDIS_URL: redis.url };
+    const idp = await startOidcProvider({ personas: PERSONAS, clients: [gatewayClient(origin)] });
+    const env = { ...sessionEnv(idp, origin), REDIS_URL: redis.url };
     const a = await startHarness({ port: portA, env });
     const b = await startHarness({ port: portB, env });
     try {
       const browser = cookieBrowser();
       // Started on one replica, called back on the other (PUBLIC_ORIGIN is the first's).
-      const picker = (await browser.follow(`${b.url}/bff/login`)).at(-1);
-      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
-      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${a.url}/`);
+      await loginAs(browser, `${b.url}/bff/login`, idp, 'cert-admin', `${a.url}/`);
       const onB = await browser.request(`${b.url}/bff/user`, { headers: { 'x-csrf': '1' } });
       assert.equal(onB.status, 200, 'the other replica serves the session');
       assert.equal((JSON.parse(onB.body) as { sub: string }).sub, 'cert-admin');
@@ -226,23 +194,12 @@ describe('browser sessions across replicas (Redis)', () => {
 
 describe('browser sessions: back-channel logout', () => {
   it('When the provider ends the user session, its logout_token ends the gateway session; a forged or malformed token is 400', async () => {
-    const port = await freePort();
-    const origin = `http://127.0.0.1:${port}`;
-    const idp = await startOidcProvider({
-      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
-      clients: [
-        {
-          client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-          backchannel_logout_uri: `${origin}/bff/backchannel-logout`, backchannel_logout_session_required: true, post_logout_redirect_uris: [`${origin}/`],
-        },
-      ],
+    const { idp, h } = await startSessionRig({
+      client: (origin) => ({ backchannel_logout_uri: `${origin}/bff/backchannel-logout`, backchannel_logout_session_required: true, post_logout_redirect_uris: [`${origin}/`] }),
     });
-    const h = await startHarness({ port, env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: origin, SESSION_SECRETS: SESSION_SECRET } });
     try {
       const browser = cookieBrowser();
-      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
-      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
-      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
       const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
       assert.equal((await user()).status, 200);
 
@@ -274,18 +231,10 @@ describe('browser sessions: back-channel logout', () => {
 
 describe('browser sessions: a refresh the provider refuses', () => {
   it('When the provider refuses to renew (access withdrawn), then the session ends: 401, and the cookie stays refused', async () => {
-    const port = await freePort();
-    const idp = await startOidcProvider({
-      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
-      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }],
-      accessTokenTtlS: 2,
-    });
-    const h = await startHarness({ port, env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET } });
+    const { idp, h } = await startSessionRig({ accessTokenTtlS: 2 });
     try {
       const browser = cookieBrowser();
-      const picker = (await browser.follow(`${h.url}/bff/login`)).at(-1);
-      const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
-      await browser.follow(new URL(action, idp.issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' }, (url) => url === `${h.url}/`);
+      await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
       const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
       assert.equal((await user()).status, 200);
       await idp.revokeGrants();
@@ -305,15 +254,7 @@ describe('browser sessions: a refresh the provider refuses', () => {
 
 describe('browser sessions and CORS', () => {
   it('With session mode and CORS_ORIGINS, a preflight from a listed origin allows credentials and X-CSRF; any other origin gets 404', async () => {
-    const port = await freePort();
-    const idp = await startOidcProvider({
-      personas: [{ id: 'cert-admin', name: 'Certification admin', roles: ['CERT_ADMIN'], permissions: [] }],
-      clients: [{ client_id: 'gateway', client_secret: CLIENT_SECRET, redirect_uris: [`http://127.0.0.1:${port}/bff/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
-    });
-    const h = await startHarness({
-      port,
-      env: { OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: CLIENT_SECRET, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, SESSION_SECRETS: SESSION_SECRET, CORS_ORIGINS: 'https://app.example.com' },
-    });
+    const { idp, h } = await startSessionRig({ env: { CORS_ORIGINS: 'https://app.example.com' } });
     try {
       const preflight = (origin: string) =>
         fetch(`${h.url}${runReportPath()}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-csrf' } });
