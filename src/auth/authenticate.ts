@@ -4,7 +4,7 @@
 import type { Request } from 'express';
 import { GatewayError } from '../errors.ts';
 import { cookieValue, SESSION_COOKIE } from '../sessions/cookie.ts';
-import { callerOf, sessionOf, type SessionDeps } from '../sessions/routes.ts';
+import { callerOf, hasCsrfHeader, sessionOf, type SessionDeps } from '../sessions/routes.ts';
 import type { Caller } from './caller.ts';
 import type { CallerVerifier } from './verify-caller.ts';
 
@@ -17,7 +17,7 @@ export type Authenticate = (req: Request, route: { fileDownload: boolean }) => P
  * the user clicked on this origin, or typed), where no header can be added.
  */
 function csrfSafe(req: Request, fileDownload: boolean): boolean {
-  if (req.headers['x-csrf'] === '1') return true;
+  if (hasCsrfHeader(req)) return true;
   const site = req.headers['sec-fetch-site'];
   return fileDownload && req.method === 'GET' && (site === 'same-origin' || site === 'none');
 }

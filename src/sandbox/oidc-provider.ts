@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Provider, { type ClientMetadata } from 'oidc-provider';
+import { readForm } from '../http/read-form.ts';
 
 export interface OidcPersona {
   /** The account id and `sub`. */
@@ -50,17 +51,6 @@ function pickerPage(uid: string, personas: readonly OidcPersona[], client: strin
 <style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}li{list-style:none;margin:.5rem 0}button{min-width:12rem;padding:.5rem 1rem;margin-right:1rem;font:inherit}span{color:#555}</style>
 </head><body><main><h1>Sandbox sign-in</h1><p>Signing in to <strong>${escapeHtml(client)}</strong>. This is a development identity provider: pick a persona.</p>
 <form method="post" action="/interaction/${escapeHtml(uid)}/login"><ul>${buttons}</ul></form></main></body></html>`;
-}
-
-async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 4096) throw new Error('form too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 export async function startOidcProvider(options: OidcSandboxOptions): Promise<OidcSandbox> {
@@ -138,7 +128,7 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
           res.end(pickerPage(details.uid, options.personas, String(details.params.client_id)));
           return;
         }
-        const persona = personas.get((await formOf(req)).get('persona') ?? '');
+        const persona = personas.get((await readForm(req, 4096)).get('persona') ?? '');
         if (req.method !== 'POST' || !persona) {
           res.writeHead(400, { 'content-type': 'text/plain' }).end('pick a persona');
           return;

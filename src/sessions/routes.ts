@@ -6,6 +6,7 @@ import { grantsOf, type GrantClaims } from '../auth/grants.ts';
 import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
+import { readForm } from '../http/read-form.ts';
 import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
 import { refusedByProvider, type OidcLogin } from './login.ts';
 import { LOGIN_TTL_MS, type PendingLogins } from './pending-logins.ts';
@@ -15,17 +16,6 @@ import type { Session, SessionStore } from './store.ts';
 const LOGIN_COOKIE = '__Host-bff-login';
 export const BACKCHANNEL_LOGOUT_PATH = '/bff/backchannel-logout';
 const MAX_LOGOUT_BODY_BYTES = 16 * 1024;
-
-async function formOf(req: Request): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_LOGOUT_BODY_BYTES) throw new GatewayError('ERR_BODY_TOO_LARGE', 'The logout request is too large.');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
 
 export interface SessionDeps {
   metrics: Pick<Metrics, 'sessionEvents'>;
@@ -51,6 +41,13 @@ export function safeReturnTo(raw: unknown, origin: URL): string {
 export const callerOf = (session: Session, claims: GrantClaims): Caller => ({ subject: session.subject, grants: grantsOf(session.claims, claims), via: 'session' });
 
 const unauthenticated = (why: string) => new GatewayError('ERR_UNAUTHENTICATED', why);
+
+/** X-CSRF: 1 forces a CORS preflight, so another site's page cannot send it with the cookie. */
+export const hasCsrfHeader = (req: Request) => req.headers['x-csrf'] === '1';
+
+function requireCsrfHeader(req: Request): void {
+  if (!hasCsrfHeader(req)) throw unauthenticated('X-CSRF: 1 is required with a session cookie');
+}
 
 const RENEW_AT_FRACTION = 0.8;
 // One refresh per session at a time, however many of its requests arrive meanwhile.
@@ -153,8 +150,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
 
   router.get('/bff/user', async (req: Request, res: Response) => {
     contextOf(res).route = 'GET /bff/user';
-    // The header forces a CORS preflight, so another site's page cannot send it with the cookie.
-    if (req.headers['x-csrf'] !== '1') throw unauthenticated('X-CSRF: 1 is required with a session cookie');
+    requireCsrfHeader(req);
     const session = await sessionOf(req, deps);
     const { grants } = callerOf(session, deps.grantClaims);
     res.setHeader('cache-control', 'no-store');
@@ -168,7 +164,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
   });
   router.post('/bff/logout', async (req: Request, res: Response) => {
     contextOf(res).route = 'POST /bff/logout';
-    if (req.headers['x-csrf'] !== '1') throw unauthenticated('X-CSRF: 1 is required with a session cookie');
+    requireCsrfHeader(req);
     const session = await sessionOf(req, deps);
     // Gone from the store at once: every replica reading it refuses the cookie from now on.
     await deps.store.delete(session.id);
@@ -180,7 +176,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
   // Called by the provider, not a browser: no cookie, no CSRF header; the signed token is the proof.
   router.post(BACKCHANNEL_LOGOUT_PATH, async (req: Request, res: Response) => {
     contextOf(res).route = `POST ${BACKCHANNEL_LOGOUT_PATH}`;
-    const token = (await formOf(req)).get('logout_token');
+    const token = (await readForm(req, MAX_LOGOUT_BODY_BYTES)).get('logout_token');
     if (!token) throw new GatewayError('ERR_BAD_REQUEST', 'logout_token is required.');
     const { sid, sub } = await deps.login.verifyLogoutToken(token);
     const ended = sid !== undefined ? await deps.store.deleteWhere({ providerSid: sid }) : await deps.store.deleteWhere({ subject: sub as string });
