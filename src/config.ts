@@ -70,6 +70,8 @@ export interface SessionSettings {
   clientId: string;
   clientSecret: string;
   scopes: string;
+  /** The `prompt` parameter at login, when the provider needs one (`consent` for offline_access). */
+  prompt: string | undefined;
   publicOrigin: URL;
   /** The first signs the cookie; all verify it. */
   secrets: string[];
@@ -273,7 +275,7 @@ function readSessions(r: EnvReader): SessionSettings | undefined {
   const idleTimeoutS = r.int('SESSION_IDLE_TIMEOUT_S');
   const maxAgeS = r.int('SESSION_MAX_AGE_S');
   if (!issuer || !clientId || !clientSecret || !publicOrigin || secrets.length === 0 || short > 0) return undefined;
-  return { issuer, clientId, clientSecret, scopes: r.text('OIDC_SCOPES'), publicOrigin, secrets, idleTimeoutS, maxAgeS };
+  return { issuer, clientId, clientSecret, scopes: r.text('OIDC_SCOPES'), prompt: r.raw('OIDC_PROMPT'), publicOrigin, secrets, idleTimeoutS, maxAgeS };
 }
 
 function readServer(r: EnvReader, upstream: UpstreamSettings, limits: ProcessLimits): ServerSettings {

@@ -35,6 +35,8 @@ export interface Gateway {
   cutStreams(): number;
   /** Loads caller keys and the upstream credential, logging one line per dependency. */
   warm(): Promise<Check[]>;
+  /** What a start must not go past: today, a session provider whose discovery fails. One line each. */
+  startProblems(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -155,6 +157,13 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     },
     cutStreams() {
       return liveStreams.cutAll('drain');
+    },
+    async startProblems() {
+      if (!sessions) return [];
+      return sessions.login.discover().then(
+        () => [],
+        (error: unknown) => [`OIDC_ISSUER: ${error instanceof Error ? error.message : String(error)}`],
+      );
     },
     async warm() {
       await Promise.all([keys.warm(), tokens.get().catch(() => undefined), redisWindow?.connected(), sessions?.login.warm()]);

@@ -46,6 +46,11 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);
   }
+  const startProblems = await gateway.startProblems();
+  if (startProblems.length > 0) {
+    process.stderr.write(`${formatProblems(startProblems)}\n`);
+    process.exit(1);
+  }
   handle = gateway.app;
   const metrics = gateway.metrics;
   countRefused = () => metrics.connectionsRefused.inc();

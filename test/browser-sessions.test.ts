@@ -1,14 +1,20 @@
 // Browser sessions (RFC 10017): the gateway runs the OpenID Connect login against a real provider
 // (the sandbox's, with its persona picker), keeps the tokens, and gives the browser one cookie.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { createSigningKey } from '../src/sandbox/issuer.ts';
+import { createSigningKey, startDevIssuer } from '../src/sandbox/issuer.ts';
+import { startTenant } from '../src/sandbox/tenant.ts';
+import { createOidcLogin } from '../src/sessions/login.ts';
 import { startOidcProvider, type OidcSandbox } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
 import { startRedis } from './support/redis.ts';
-import { campaignReportsPath, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+import { campaignReportsPath, CLIENT_ID, CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, targetEnv, type Harness } from './support/harness.ts';
 import { gatewayClient, loginAs, PERSONAS, sessionEnv, startSessionRig } from './support/session-rig.ts';
 
 
@@ -51,6 +57,15 @@ describe('browser sessions: login through the provider', () => {
     assert.deepEqual(body.roles, ['CERT_ADMIN']);
     assert.ok(!Number.isNaN(Date.parse(body.expiresAt)));
     assert.ok(!user.body.includes('eyJ'), 'no token reaches the browser');
+  });
+
+  it('OIDC_PROMPT is sent as the login’s prompt, and no prompt at all when it is unset', async () => {
+    const settings = { issuer: new URL(idp.issuer), clientId: 'gateway', clientSecret: 'unused', scopes: 'openid offline_access', publicOrigin: new URL(h.url), secrets: [], idleTimeoutS: 60, maxAgeS: 60 };
+    const withPrompt = await createOidcLogin({ ...settings, prompt: 'consent' }, fetch).start('/');
+    const without = await createOidcLogin({ ...settings, prompt: undefined }, fetch).start('/');
+    assert.equal(withPrompt.url.searchParams.get('prompt'), 'consent');
+    assert.equal(without.url.searchParams.has('prompt'), false);
+    assert.equal(without.url.searchParams.get('code_challenge_method'), 'S256');
   });
 
   it('Scopes come from the scope claims under the same rules as bearer tokens', async () => {
@@ -269,6 +284,56 @@ describe('browser sessions and CORS', () => {
     } finally {
       await h.close();
       await idp.close();
+    }
+  });
+});
+
+describe('browser sessions: the provider checked at start', () => {
+  /** Starts the gateway process in session mode against `issuer`; resolves when it exits (or is stopped once listening). */
+  async function startAgainst(issuer: string): Promise<{ status: number | null; stderr: string; stdout: string }> {
+    const tenant = await startTenant({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, rateLimit: null });
+    const issuerOfCallers = await startDevIssuer();
+    try {
+      const child = spawn(process.execPath, ['src/main.ts'], {
+        env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...targetEnv(tenant, issuerOfCallers), OIDC_ISSUER: issuer, OIDC_CLIENT_ID: 'gateway', OIDC_CLIENT_SECRET: 'x', PUBLIC_ORIGIN: 'http://127.0.0.1:1', SESSION_SECRETS: 'a'.repeat(32) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill('SIGTERM'), 15_000);
+      const [status] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(timer);
+      return { status, stderr, stdout };
+    } finally {
+      await tenant.close();
+      await issuerOfCallers.close();
+    }
+  }
+
+  it('When the provider cannot be reached, or its discovery answer is not a provider’s, then one line names OIDC_ISSUER and the process exits 1', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const notAProvider = createServer((req, res) => void res.writeHead(req.url?.endsWith('/.well-known/openid-configuration') ? 404 : 500).end());
+    const wrongIssuer = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: 'https://someone-else.example.com', authorization_endpoint: 'https://x/a', token_endpoint: 'https://x/t', jwks_uri: 'https://x/j' })));
+    for (const server of [notAProvider, wrongIssuer]) server.listen(0, '127.0.0.1');
+    await Promise.all([once(notAProvider, 'listening'), once(wrongIssuer, 'listening')]);
+    const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const runs = await Promise.all([startAgainst(closed), startAgainst(origin(notAProvider)), startAgainst(origin(wrongIssuer))]);
+      for (const [i, run] of runs.entries()) {
+        assert.equal(run.status, 1, `run ${i}: ${run.stderr}`);
+        const lines = run.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, run.stderr);
+        assert.match(lines[0] as string, /^gateway: invalid configuration: OIDC_ISSUER: /);
+        assert.doesNotMatch(run.stderr, /\n\s+at /);
+      }
+      assert.match(runs[0]?.stderr ?? '', /discovery at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/);
+      assert.match(runs[1]?.stderr ?? '', /failed: .*404/);
+      assert.match(runs[2]?.stderr ?? '', /failed: .*issuer/i);
+    } finally {
+      notAProvider.close();
+      wrongIssuer.close();
     }
   });
 });

@@ -31,7 +31,7 @@ describe('configuration declared once', () => {
     const full = {
       UPSTREAM_BASE_URL: 'https://acme.api.identitynow.com', UPSTREAM_CLIENT_ID: 'id', UPSTREAM_CLIENT_SECRET: 'secret',
       AUTH_JWKS_URL: 'https://idp.example.com/jwks', AUTH_ISSUER: 'https://idp.example.com/', AUTH_AUDIENCE: 'gw', ADMIN_PORT: '9090',
-      OIDC_ISSUER: 'https://idp.example.com/', OIDC_CLIENT_ID: 'gw', OIDC_CLIENT_SECRET: 's', PUBLIC_ORIGIN: 'https://gw.example.com', SESSION_SECRETS: 'x'.repeat(32),
+      OIDC_ISSUER: 'https://idp.example.com/', OIDC_CLIENT_ID: 'gw', OIDC_CLIENT_SECRET: 's', OIDC_PROMPT: 'consent', PUBLIC_ORIGIN: 'https://gw.example.com', SESSION_SECRETS: 'x'.repeat(32),
     };
     const read = new Set<string>();
     const runs = [recording({}), recording(full)];

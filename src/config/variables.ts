@@ -84,6 +84,7 @@ const BASE: readonly Variable[] = [
   { name: "OIDC_CLIENT_ID", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "the gateway's confidential client at the identity provider" },
   { name: "OIDC_CLIENT_SECRET", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "…and its secret (never logged)" },
   { name: "OIDC_SCOPES", section: "browser sessions", rule: text, default: "openid profile offline_access", doc: "scopes asked for at login" },
+  { name: "OIDC_PROMPT", section: "browser sessions", rule: text, defaultText: "unset: none sent", doc: "the `prompt` sent at login; `consent` for providers that grant `offline_access` only with it (OpenID Connect Core §11, node `oidc-provider`); Entra ID, Okta and Keycloak need none, and Entra would ask for consent at every login" },
   { name: "PUBLIC_ORIGIN", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "the gateway's origin as browsers see it (`https://`, or `http://` on loopback); the redirect URI is `${PUBLIC_ORIGIN}/bff/callback`" },
   { name: "SESSION_SECRETS", section: "browser sessions", rule: text, defaultText: "required with `OIDC_ISSUER`", doc: "comma list of secrets of at least 32 bytes that sign the session cookie: the first signs, all verify (rotation)" },
   { name: "SESSION_IDLE_TIMEOUT_S", section: "browser sessions", rule: int(60, 604_800), default: "1800", doc: "a session ends after this long unused" },

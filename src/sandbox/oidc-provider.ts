@@ -6,7 +6,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type ClientMetadata } from 'oidc-provider';
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { readForm } from '../http/read-form.ts';
 
 export interface OidcPersona {
@@ -67,8 +69,13 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
   const personas = new Map(options.personas.map((p) => [p.id, p]));
   const grantIds: string[] = [];
 
+  // Keys of its own per start: oidc-provider's quick-start keys are public, so anyone could sign
+  // ID tokens with them. Storage of its own too (in memory: a sandbox forgets at exit, by design).
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
     clients: options.clients,
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: randomBytes(8).toString('hex') }] },
+    adapter: createMemoryAdapter(),
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: { openid: ['sub'], profile: ['name', 'roles', 'permissions'] },
     conformIdTokenClaims: false,

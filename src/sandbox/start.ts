@@ -85,6 +85,7 @@ export async function startSandbox(): Promise<Sandbox> {
         clientId: 'sandbox-gateway',
         clientSecret,
         scopes: 'openid profile offline_access',
+        prompt: 'consent',
         publicOrigin: new URL(gatewayOrigin),
         secrets: [randomBytes(32).toString('base64url')],
         idleTimeoutS: 1800,

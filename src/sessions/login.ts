@@ -26,6 +26,8 @@ export interface LoginTokens {
 export interface OidcLogin {
   /** Discovery; resolves whether or not it worked (readiness reports it). */
   warm(): Promise<void>;
+  /** Discovery, checked at start: rejects with one line saying why the provider cannot be used. */
+  discover(): Promise<void>;
   ready(): boolean;
   start(returnTo: string): Promise<{ url: URL; pending: PendingLogin }>;
   finish(callbackUrl: URL, pending: PendingLogin): Promise<LoginTokens>;
@@ -33,6 +35,28 @@ export interface OidcLogin {
   endSessionUrl(idToken: string | undefined): string | null;
   /** A back-channel logout_token checked (OIDC Back-Channel Logout 1.0 §2.6): whose sessions to end. */
   verifyLogoutToken(token: string): Promise<{ sid?: string; sub?: string }>;
+}
+
+const DISCOVERY_ATTEMPTS = 3;
+const DISCOVERY_RETRY_MS = 1000;
+
+const discoveryUrl = (issuer: URL) => new URL(`${issuer.pathname.replace(/\/$/, '')}/.well-known/openid-configuration`, issuer).href;
+
+/** The innermost cause's message, on one line, with the HTTP status when the provider answered one. */
+function reasonOf(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  const message = current instanceof Error ? current.message : String(current);
+  const answered = error instanceof Error ? (error.cause as { status?: unknown } | undefined) : undefined;
+  const status = typeof answered?.status === 'number' ? ` (HTTP ${String(answered.status)})` : '';
+  return `${message.replaceAll(/\s+/g, ' ')}${status}`;
+}
+
+function isConnectionError(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if ('code' in current && typeof current.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_)/.test(current.code)) return true;
+  }
+  return false;
 }
 
 const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -78,6 +102,19 @@ export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fet
     async warm() {
       await configuration().catch(() => undefined);
     },
+    async discover() {
+      let discovered: oidc.Configuration | undefined;
+      for (let attempt = 1; !discovered; attempt++) {
+        try {
+          discovered = await configuration();
+        } catch (error) {
+          // Only "not reachable yet" is worth a second try (a provider started beside the gateway).
+          if (attempt >= DISCOVERY_ATTEMPTS || error instanceof oidc.ResponseBodyError || !isConnectionError(error)) throw new Error(`discovery at ${discoveryUrl(settings.issuer)} failed: ${reasonOf(error)}`, { cause: error });
+          await new Promise((resolve) => setTimeout(resolve, DISCOVERY_RETRY_MS));
+        }
+      }
+      if (!discovered.serverMetadata().supportsPKCE('S256')) throw new Error(`the provider at ${settings.issuer.href} does not advertise PKCE S256 (code_challenge_methods_supported)`);
+    },
     ready: () => config !== undefined,
     async start(returnTo) {
       const current = await configuration().catch((error: unknown) => {
@@ -91,8 +128,7 @@ export function createOidcLogin(settings: SessionSettings, fetchImpl: typeof fet
         code_challenge_method: 'S256',
         state: pending.state,
         nonce: pending.nonce,
-        // offline_access (a refresh token) is only granted with consent asked for (OIDC Core 11).
-        ...(settings.scopes.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
+        ...(settings.prompt ? { prompt: settings.prompt } : {}),
       });
       return { url, pending };
     },

@@ -30,6 +30,8 @@ export const sessionEnv = (idp: OidcSandbox, origin: string): Record<string, str
   OIDC_CLIENT_ID: 'gateway',
   OIDC_CLIENT_SECRET,
   PUBLIC_ORIGIN: origin,
+  // The provider is node oidc-provider, which grants offline_access (a refresh token) only with it.
+  OIDC_PROMPT: 'consent',
   SESSION_SECRETS: SESSION_SECRET,
 });
 
