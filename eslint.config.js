@@ -14,6 +14,11 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The example front-end runs in browsers, as plain JavaScript modules.
+  {
+    files: ['examples/front-end/**/*.js'],
+    languageOptions: { globals: Object.fromEntries(['window', 'document', 'fetch', 'location', 'localStorage', 'sessionStorage', 'Blob', 'URLSearchParams', 'crypto', 'atob'].map((name) => [name, 'readonly'])) },
+  },
   // Type-aware rules where a missing case or a dropped promise is a bug the compiler cannot see.
   {
     files: ['**/*.ts'],

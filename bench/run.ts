@@ -1,6 +1,7 @@
 // npm run bench — every scenario side by side in one run; prints the report and writes it to
 // docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S
-// (default 30) shorten or lengthen it. Needs curl, wrk and redis-server; nginx is measured when
+// (default 30) shorten or lengthen it; BENCH_ONLY=small with BENCH_BASELINE=<checkout> compares
+// the small call with an earlier commit's gateway. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -26,6 +27,11 @@ const BENCH_NEEDS: readonly SystemNeed[] = [
 async function main(): Promise<void> {
   ensureSystemNeeds('npm run bench', BENCH_NEEDS);
   const pinned = pinSelf();
+  // BENCH_ONLY=small: the small-call table alone, printed and not written (a quick A/B).
+  if (process.env.BENCH_ONLY === 'small') {
+    console.log(await smallCallsScenario(rounds, smallS));
+    return;
+  }
   const report = [
     '# Benchmarks',
     '',

@@ -92,6 +92,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const rows: Row[] = [];
   let halfRate = 0;
   let stopSession = async () => {};
+  let stopBaseline = async () => {};
   try {
     targets.push(target('direct to the tenant (the limit)', tenant.origin, { authorization: `Bearer ${upstream.token}` }, undefined));
     for (const name of only ?? PROXIES) {
@@ -101,6 +102,13 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       targets.push(target(proxy.name, proxy.url, { authorization: name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored' }, proxy.pid));
       // The same call from a browser session: a cookie and X-CSRF instead of a bearer token.
       if (name === 'gateway') {
+        // BENCH_BASELINE: another checkout of the gateway (an earlier commit), measured in the same turns.
+        const baseline = process.env.BENCH_BASELINE;
+        if (baseline) {
+          const earlier = await startGateway(upstream.gatewayEnv, baseline);
+          stopBaseline = earlier.stop;
+          targets.push(target(`gateway at ${baseline}`, earlier.url, { authorization: `Bearer ${callerToken}` }, earlier.pid));
+        }
         const session = await sessionGateway(upstream.gatewayEnv);
         stopSession = session.stop;
         targets.push(target('gateway (session cookie)', session.url, session.headers, session.pid));
@@ -142,6 +150,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     }
   } finally {
     await stopSession();
+    await stopBaseline();
     for (const proxy of proxies) await proxy.stop();
     await tenant.close();
     await issuer.close();

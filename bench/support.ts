@@ -49,8 +49,9 @@ export interface GatewayUnderTest {
  * The gateway in production configuration, in its own process on core 1. GATEWAY_NODE_ARGS adds
  * Node flags for a profiling run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
  */
-export async function startGateway(env: Record<string, string>): Promise<GatewayUnderTest> {
+export async function startGateway(env: Record<string, string>, checkout = '.'): Promise<GatewayUnderTest> {
   const child: ChildProcess = spawn('taskset', ['-c', '1', process.execPath, ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main.ts'], {
+    cwd: checkout,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,5 +1,5 @@
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { AuditSink } from './audit/sink.ts';
 import { auditTrail } from './audit/trail.ts';
 import type { CallerVerifier } from './auth/verify-caller.ts';
@@ -32,6 +32,8 @@ export interface AppDeps {
   liveStreams: LiveStreams;
   /** Browser sessions, when OIDC_ISSUER is set. */
   sessions?: SessionDeps | undefined;
+  /** The sandbox's example front-end (/app/), mounted before the operations. */
+  frontEnd?: Router | undefined;
 }
 
 function bareExpress(): Express {
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
   // With ADMIN_PORT, /metrics is served on the admin listener only (createAdminApp).
   app.use(healthRoutes(deps.readiness, deps.config.adminPort === undefined ? deps.metrics.registry : undefined));
   if (deps.sessions) app.use(sessionRoutes(deps.sessions));
+  if (deps.frontEnd) app.use(deps.frontEnd);
   // An operation whose access list is configured empty is not served: its path answers 404.
   app.use(
     operationRoutes(OPERATIONS, {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Express } from 'express';
+import type { Express, Router } from 'express';
 import type { Dispatcher } from 'undici';
 import { createAdminApp, createApp } from './app.ts';
 import { createAuditSink } from './audit/sink.ts';
@@ -58,7 +58,12 @@ function keySourceFor(targets: Targets, config: Config, logger: Logger, dispatch
 }
 
 /** Builds every long-lived part from the config and hands them to createApp. */
-export function createGateway(config: Config, targets: Targets, logger: Logger): Gateway {
+export interface GatewayExtras {
+  /** More routes, before the operations: the sandbox's example front-end at /app/. */
+  frontEnd?: Router | undefined;
+}
+
+export function createGateway(config: Config, targets: Targets, logger: Logger, extras: GatewayExtras = {}): Gateway {
   // First: it is the one part that can refuse to start (an unwritable file), and nothing is open yet.
   const audit = createAuditSink(config.audit, logger);
   const dispatcher = createDispatcher(config);
@@ -146,7 +151,7 @@ export function createGateway(config: Config, targets: Targets, logger: Logger):
     ? redisIdempotencyStore(redis, config.idempotency, logger.child({ component: 'idempotency' }))
     : memoryIdempotencyStore(config.idempotency);
   const liveStreams = createLiveStreams();
-  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams, sessions });
+  const app = createApp({ config, logger, verifier, upstream, readiness, idempotency, metrics, audit, liveStreams, sessions, frontEnd: extras.frontEnd });
   const adminApp = config.adminPort === undefined ? undefined : createAdminApp({ logger, metrics, readiness });
   return {
     app,

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
 
   let gateway;
   try {
-    gateway = createGateway(Object.freeze({ ...config, sessions }), targets, logger);
+    gateway = createGateway(Object.freeze({ ...config, sessions }), targets, logger, { frontEnd: sandbox?.frontEnd });
   } catch (error) {
     process.stderr.write(`${formatProblems([(error as Error).message])}\n`);
     process.exit(1);

@@ -64,7 +64,7 @@ describe('sandbox mode (npm start with no configuration)', () => {
   });
 
   it('runs session mode against its own OpenID Connect provider: the printed login URL leads to the persona picker and a session', async () => {
-    const loginUrl = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/bff\/login\?returnTo=\/healthz)$/m.exec(gateway.stdout())?.[1];
+    const loginUrl = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/bff\/login\?returnTo=\/app\/)$/m.exec(gateway.stdout())?.[1];
     assert.ok(loginUrl, 'the banner prints where to log in');
     const browser = cookieBrowser();
     const picker = (await browser.follow(loginUrl)).at(-1);
@@ -73,6 +73,7 @@ describe('sandbox mode (npm start with no configuration)', () => {
     const action = /action="([^"]+)"/.exec(picker?.body ?? '')?.[1] as string;
     const hops = await browser.follow(new URL(action, picker?.url).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' });
     assert.equal(hops.at(-1)?.status, 200, 'landed on returnTo');
+    assert.match(hops.at(-1)?.body ?? '', /<title>SailPoint gateway — example front-end<\/title>/, 'the example front-end, served at /app/');
     const user = await browser.request(`${gateway.url}/bff/user`, { headers: { 'x-csrf': '1' } });
     assert.equal(user.status, 200);
     assert.deepEqual((JSON.parse(user.body) as { roles: string[] }).roles, ['CERT_ADMIN']);

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { Router } from 'express';
 import type { SessionSettings, Targets } from '../config.ts';
 import { operation, pathOf } from '../operations/table.ts';
 import { bulkBlocksFor, realisticCsv } from './csv.ts';
 import { startDevIssuer } from './issuer.ts';
 import { startOidcProvider, type OidcPersona, type OidcSandbox } from './oidc-provider.ts';
 import { startTenant, type Tenant } from './tenant.ts';
+import { frontEndRoutes } from './front-end.ts';
 
 export interface Persona {
   name: string;
@@ -16,6 +18,8 @@ export interface Sandbox {
   targets: Targets;
   tenant: Tenant;
   personas: Persona[];
+  /** The example front-end at /app/, suggesting the simulated tenant's campaigns and sources. */
+  frontEnd: Router;
   /** Starts the sandbox's OpenID Connect provider for a gateway at this origin: session mode's settings. */
   startSessions(gatewayOrigin: string): Promise<SessionSettings>;
   close(): Promise<void>;
@@ -63,6 +67,7 @@ export async function startSandbox(): Promise<Sandbox> {
   return {
     tenant,
     personas,
+    frontEnd: frontEndRoutes({ campaigns: SANDBOX_CAMPAIGNS, sources: Object.values(SANDBOX_SOURCES) }),
     async startSessions(gatewayOrigin) {
       const clientSecret = randomBytes(24).toString('hex');
       idp = await startOidcProvider({
@@ -119,8 +124,10 @@ export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
     `Gateway:           ${gatewayUrl}`,
     `Simulated tenant:  ${sandbox.tenant.origin}  (faults: POST ${sandbox.tenant.origin}/__sandbox/faults)`,
     '',
-    'Browser sessions: open this in a browser and pick a persona (the gateway runs the login):',
-    `  ${gatewayUrl}/bff/login?returnTo=/healthz`,
+    'Example front-end (session mode: log in as a persona on the provider\'s page, the gateway keeps the tokens):',
+    `  ${gatewayUrl}/app/`,
+    'or log in directly:',
+    `  ${gatewayUrl}/bff/login?returnTo=/app/`,
     `  then, in that tab's console: await (await fetch('/bff/user', { headers: { 'X-CSRF': '1' } })).json()`,
     '',
     'Persona tokens (valid 12 h):',

@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
+import { frontEndRoutes } from '../../src/sandbox/front-end.ts';
 import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
 import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
 import { operation, type OperationName } from '../../src/operations/table.ts';
@@ -44,6 +45,8 @@ export interface HarnessOptions {
   cold?: boolean;
   /** Listen here rather than on any free port (when the URL must be known in advance, as PUBLIC_ORIGIN). */
   port?: number;
+  /** Serve the example front-end at /app/, as sandbox mode does, suggesting the tenant's ids. */
+  frontEnd?: boolean;
 }
 
 /** The environment that points a gateway at this tenant and issuer. */
@@ -80,7 +83,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const gateway = createGateway(config, config.targets, logger);
+  const frontEnd = options.frontEnd ? frontEndRoutes({ campaigns: options.tenant?.campaigns ?? [CAMPAIGN], sources: Object.keys(options.tenant?.sources ?? {}) }) : undefined;
+  const gateway = createGateway(config, config.targets, logger, { frontEnd });
   if (!options.cold) await gateway.warm();
   const answers: string[] = [];
   const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc());

@@ -4,7 +4,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { startOidcProvider, type OidcPersona, type OidcSandbox } from '../../src/sandbox/oidc-provider.ts';
 import type { CookieBrowser, Hop } from './cookie-browser.ts';
 import { freePort } from './free-port.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 
 export const SESSION_SECRET = 'session-secret-DO-NOT-LOG-0123456789abcdef';
 export const OIDC_CLIENT_SECRET = 'oidc-client-secret-DO-NOT-LOG-0123456789';
@@ -41,15 +41,24 @@ export interface SessionRig {
   close(): Promise<void>;
 }
 
-export async function startSessionRig(options: { accessTokenTtlS?: number; client?: (origin: string) => Partial<ClientMetadata>; env?: Record<string, string> } = {}): Promise<SessionRig> {
+export interface SessionRigOptions {
+  accessTokenTtlS?: number;
+  client?: (origin: string) => Partial<ClientMetadata>;
+  env?: Record<string, string>;
+  /** The rest of the harness (the tenant, the front-end). */
+  harness?: Omit<HarnessOptions, 'env' | 'port'>;
+  personas?: readonly OidcPersona[];
+}
+
+export async function startSessionRig(options: SessionRigOptions = {}): Promise<SessionRig> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const idp = await startOidcProvider({
-    personas: PERSONAS,
+    personas: options.personas ?? PERSONAS,
     clients: [gatewayClient(origin, options.client?.(origin))],
     ...(options.accessTokenTtlS === undefined ? {} : { accessTokenTtlS: options.accessTokenTtlS }),
   });
-  const h = await startHarness({ port, env: { ...sessionEnv(idp, origin), ...options.env } });
+  const h = await startHarness({ ...options.harness, port, env: { ...sessionEnv(idp, origin), ...options.env } });
   return {
     idp,
     h,
