@@ -1,12 +1,16 @@
 // The example front-end (examples/front-end/) in a real browser: Debian's chromium driven by
 // playwright-core, against the gateway, the tenant and the OpenID Connect provider, all real.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import express from 'express';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FRONT_END_DIR } from '../src/sandbox/front-end.ts';
 import { realisticCsv } from '../src/sandbox/csv.ts';
 import { launchChromium } from './support/chromium.ts';
-import { CAMPAIGN } from './support/harness.ts';
+import { CAMPAIGN, campaignReportsPath, eventually, exportPath, startHarness, type Harness } from './support/harness.ts';
 import { PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
 
 // Evaluated in the page (as text: this project's TypeScript has no DOM types).
@@ -81,6 +85,193 @@ describe('the example front-end in Chromium: session mode', () => {
       await page.getByRole('link', { name: 'Log in' }).waitFor();
       const replay = await fetch(`${rig.h.url}/bff/user`, { headers: { cookie: `${cookie.name}=${cookie.value}`, 'x-csrf': '1' } });
       assert.equal(replay.status, 401);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a non-employee reader downloads CSVs with progress (bytes of Content-Length, or bytes and rows when chunked), byte for byte', async () => {
+    const { context, page } = await loggedIn('nesr-reader');
+    try {
+      assert.match(await page.locator('#who-scopes').textContent() ?? '', /\bidn:nesr:read\b/);
+      for (const [source, body, shown] of [[SMALL, SMALL_CSV, `${SMALL_CSV.length.toLocaleString('en-US')} of ${SMALL_CSV.length.toLocaleString('en-US')} bytes`], [LARGE, LARGE_CSV, `${LARGE_CSV.length.toLocaleString('en-US')} bytes, 5,001 rows`]] as const) {
+        await page.getByLabel('Source id').fill(source);
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+        assert.deepEqual(await readFile(await download.path()), body, `${source}: the tenant's bytes`);
+        await page.locator('#export-message', { hasText: 'Saved' }).waitFor();
+        assert.equal(await page.locator('#csv-count').textContent(), shown);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('errors the way a person wants them: a 403 names the scope missing; a cut download says so and saves nothing; Cancel really aborts', async () => {
+    const admin = await loggedIn('cert-admin');
+    const reader = await loggedIn('nesr-reader');
+    try {
+      await admin.page.getByLabel('Source id').fill(SMALL);
+      await admin.page.getByRole('button', { name: 'Download CSV' }).click();
+      await admin.page.locator('#export-message', { hasText: 'Not allowed: This needs the scope idn:nesr:read, which you do not have.' }).waitFor();
+
+      const { page } = reader;
+      const downloads: unknown[] = [];
+      page.on('download', (d) => downloads.push(d));
+      rig.h.tenant.addFault('export', { kind: 'reset-mid-body', afterBytes: 2000 });
+      await page.getByLabel('Source id').fill(LARGE);
+      await page.getByRole('button', { name: 'Download CSV' }).click();
+      await page.locator('#export-message', { hasText: /^Download cut: The download was cut after [\d,]+ bytes; nothing was saved/ }).waitFor();
+
+      rig.h.tenant.addFault('export', { kind: 'stall-body', afterBytes: 3000 });
+      await page.getByRole('button', { name: 'Download CSV' }).click();
+      await page.locator('#csv-count', { hasText: '3,000 bytes' }).waitFor();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.locator('#export-message', { hasText: 'Cancelled: Cancelled after 3,000 bytes; nothing was saved.' }).waitFor();
+      // The gateway saw the caller go: the stream ended there, unfinished.
+      await eventually(() => rig.h.logs().some((l) => l.msg === 'request completed' && String(l.path).includes(LARGE) && l.completed === false && l.bytes === 3000), 'the gateway ended the stalled stream');
+      assert.equal(downloads.length, 0, 'nothing was saved');
+    } finally {
+      await admin.context.close();
+      await reader.context.close();
+    }
+  });
+});
+
+/** The example front-end's files, served on a port of its own: another origin than the gateway's. */
+async function staticOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
+  const app = express();
+  app.use(express.static(FRONT_END_DIR));
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+// A fetch from the page, given as text (no DOM types here); resolves to what the page could read.
+const crossOriginFetch = (url: string, token: string) => `fetch(${JSON.stringify(url)}, { headers: { Authorization: ${JSON.stringify(`Bearer ${token}`)} } })
+  .then((r) => ({ status: r.status, requestId: r.headers.get('x-request-id'), disposition: r.headers.get('content-disposition'), retryAfter: r.headers.get('retry-after') }))
+  .catch((e) => ({ failed: String(e) }))`;
+
+describe('the example front-end in Chromium: bearer mode from another origin', () => {
+  let browser: Browser;
+  let h: Harness;
+  let allowed: Awaited<ReturnType<typeof staticOrigin>>;
+  let other: Awaited<ReturnType<typeof staticOrigin>>;
+  let token: string;
+  before(async () => {
+    browser = await launchChromium();
+    allowed = await staticOrigin();
+    other = await staticOrigin();
+    h = await startHarness({
+      env: { CORS_ORIGINS: allowed.origin },
+      tenant: { sources: { [SMALL]: { kind: 'fixed', body: SMALL_CSV, contentLength: true } }, reportReadyMs: 1000 },
+      frontEnd: true,
+    });
+    token = await h.token({ sub: 'front-end-user', roles: ['CERT_ADMIN'], permissions: ['idn:nesr:read'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await h?.close();
+    await allowed?.close();
+    await other?.close();
+  });
+
+  async function pageAt(origin: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(`${origin}/index.html?gateway=${encodeURIComponent(h.url)}`);
+    await page.getByLabel('Token from your identity provider').fill(token);
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    return { context, page };
+  }
+
+  it('a listed origin calls with a bearer token through CORS: the report loop and a CSV work, the exposed headers are readable, nothing is stored', async () => {
+    const { context, page } = await pageAt(allowed.origin);
+    try {
+      assert.equal(await page.locator('#who-roles').textContent(), 'CERT_ADMIN');
+      await page.getByRole('button', { name: 'Start report' }).click();
+      await page.locator('#report-message', { hasText: 'Campaign Status Report: SUCCESS' }).waitFor({ timeout: 20_000 });
+      const report = h.tenant.reports.list(CAMPAIGN).find((r) => r.reportType === 'CAMPAIGN_STATUS_REPORT');
+      assert.ok(report);
+      const [file] = await Promise.all([page.waitForEvent('download'), page.locator('#report-table a', { hasText: 'PDF' }).first().click()]);
+      assert.deepEqual(await readFile(await file.path()), h.tenant.reports.file(report.id, 'pdf'));
+      await page.getByLabel('Source id').fill(SMALL);
+      const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+      assert.deepEqual(await readFile(await csv.path()), SMALL_CSV);
+
+      // The preflight came first (Authorization and Idempotency-Key are not simple headers).
+      assert.ok(h.logs().some((l) => l.msg === 'request completed' && l.method === 'OPTIONS' && l.status === 204), 'a CORS preflight was answered');
+      const read = (await page.evaluate(crossOriginFetch(`${h.url}${exportPath(SMALL)}`, token))) as Record<string, unknown>;
+      assert.equal(read.status, 200);
+      assert.match(String(read.requestId), /^[\w-]{8,}$/, 'X-Request-Id is exposed');
+      assert.match(String(read.disposition), /^attachment; filename=".+\.csv"$/, 'Content-Disposition is exposed');
+      assert.deepEqual(await page.evaluate(READ_STORAGE), { cookie: '', local: 0, session: 0 }, 'the token is in no storage');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('when SailPoint’s token endpoint is down, the page says SailPoint is unavailable, and Retry-After is readable cross-origin', async () => {
+    const { context, page } = await pageAt(allowed.origin);
+    try {
+      h.tenant.revokeTokens();
+      h.tenant.addFault('token', { kind: 'status', status: 503 }, 20);
+      await page.getByRole('button', { name: 'Show reports' }).click();
+      await page.locator('#report-message', { hasText: 'Unavailable: The SailPoint token endpoint is unavailable' }).waitFor();
+      const read = (await page.evaluate(crossOriginFetch(`${h.url}${campaignReportsPath(CAMPAIGN)}`, token))) as Record<string, unknown>;
+      assert.equal(read.status, 503);
+      assert.match(String(read.retryAfter), /^\d+$/, 'Retry-After is exposed');
+    } finally {
+      h.tenant.clearFaults();
+      await context.close();
+    }
+  });
+
+  it('an origin not in CORS_ORIGINS is refused by the browser itself: the page says no answer came, and its script reads nothing', async () => {
+    const { context, page } = await pageAt(other.origin);
+    try {
+      await page.getByRole('button', { name: 'Show reports' }).click();
+      await page.locator('#report-message', { hasText: 'No answer: The gateway could not be reached' }).waitFor();
+      const read = (await page.evaluate(crossOriginFetch(`${h.url}${campaignReportsPath(CAMPAIGN)}`, token))) as Record<string, unknown>;
+      assert.match(String(read.failed), /TypeError: Failed to fetch/);
+      const preflights = h.logs().filter((l) => l.msg === 'request completed' && l.method === 'OPTIONS' && l.status === 404);
+      assert.ok(preflights.length >= 1, 'the gateway answered its preflight 404, without CORS headers');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('the example front-end in Chromium: the shared budget used up', () => {
+  let browser: Browser;
+  let h: Harness;
+  before(async () => {
+    browser = await launchChromium();
+    // Two upstream calls per 3 s and no queueing: the third call in a row is a 429 with Retry-After.
+    h = await startHarness({ env: { UPSTREAM_RATE_LIMIT: '2', UPSTREAM_RATE_BURST: '2', UPSTREAM_RATE_WINDOW_MS: '3000', UPSTREAM_QUEUE_WAIT_MS: '0' }, frontEnd: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it('a 429 shows a countdown from Retry-After, and the call is made again when it ends', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${h.url}/app/?gateway=${encodeURIComponent(h.url)}`);
+      await page.getByLabel('Token from your identity provider').fill(await h.token({ roles: ['CERT_ADMIN'] }));
+      await page.getByRole('button', { name: 'Use this token' }).click();
+      const show = page.getByRole('button', { name: 'Show reports' });
+      await show.click();
+      await show.click();
+      await page.locator('#report-message', { hasText: /^$/ }).waitFor();
+      await show.click();
+      await page.locator('#report-message', { hasText: /trying again in \d s/ }).waitFor();
+      const lists = () => h.tenant.requests.filter((r) => r.operation === 'listReports').length;
+      assert.equal(lists(), 2, 'the third call was refused at the gateway, not sent');
+      await page.locator('#report-message', { hasText: /^$/ }).waitFor({ timeout: 10_000 });
+      assert.equal(lists(), 3, 'and made again after the countdown');
+      assert.ok(h.logs().some((l) => l.msg === 'request completed' && l.status === 429), 'the gateway answered 429');
     } finally {
       await context.close();
     }
