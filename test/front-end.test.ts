@@ -16,6 +16,10 @@ import { PERSONAS, startSessionRig, type SessionRig } from './support/session-ri
 // Evaluated in the page (as text: this project's TypeScript has no DOM types).
 const READ_STORAGE = '({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length })';
 
+const UNLABELLED_CONTROLS = `[...document.querySelectorAll('input, select, textarea, button, progress')]
+  .filter((el) => !el.closest('[hidden]') && !(el.labels?.length || el.textContent.trim() || el.getAttribute('aria-label')))
+  .map((el) => el.id)`;
+
 const SMALL = 'source-small';
 const LARGE = 'source-large';
 const SMALL_CSV = realisticCsv(40);
@@ -85,6 +89,32 @@ describe('the example front-end in Chromium: session mode', () => {
       await page.getByRole('link', { name: 'Log in' }).waitFor();
       const replay = await fetch(`${rig.h.url}/bff/user`, { headers: { cookie: `${cookie.name}=${cookie.value}`, 'x-csrf': '1' } });
       assert.equal(replay.status, 401);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works from the keyboard alone, and every control has a label', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${rig.h.url}/app/`);
+      await page.getByRole('link', { name: 'Log in' }).waitFor();
+      assert.equal(await page.evaluate('document.activeElement.id'), 'login-link', 'focus starts on the way in');
+      await page.keyboard.press('Enter');
+      await page.getByRole('button', { name: 'Certification admin' }).focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${rig.h.url}/app/`);
+      await page.locator('#who').waitFor();
+      const unlabelled = await page.evaluate(UNLABELLED_CONTROLS);
+      assert.deepEqual(unlabelled, []);
+      await page.getByLabel('Campaign id').focus();
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate('document.activeElement.id'), 'report-type');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate('document.activeElement.id'), 'start-report');
+      await page.keyboard.press('Enter');
+      await page.locator('#report-message', { hasText: /Report started|SUCCESS/ }).waitFor({ timeout: 20_000 });
     } finally {
       await context.close();
     }

@@ -99,6 +99,7 @@ async function loadSuggestions() {
   const response = await fetch(`${gateway.origin}/app/sandbox.json`).catch(() => undefined);
   if (!response?.ok) return;
   const { campaigns, sources } = await response.json();
+  $('sandbox').hidden = false;
   const options = (list) => list.map((value) => Object.assign(document.createElement('option'), { value }));
   $('campaigns').replaceChildren(...options(campaigns));
   $('sources').replaceChildren(...options(sources));

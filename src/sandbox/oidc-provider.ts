@@ -39,6 +39,16 @@ export interface OidcSandboxOptions {
   port?: number;
 }
 
+const PAGE_STYLE = '<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}li{list-style:none;margin:.5rem 0}button{min-width:12rem;padding:.5rem 1rem;margin-right:1rem;font:inherit}span{color:#555}</style>';
+
+/** The end-session page: oidc-provider's form (its hidden fields), and the two answers to it. */
+function logoutPage(form: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox sign-out</title>${PAGE_STYLE}</head>
+<body><main><h1>Sandbox sign-out</h1><p>Sign out of the sandbox's identity provider too?</p>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button></main></body></html>`;
+}
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function pickerPage(uid: string, personas: readonly OidcPersona[], client: string): string {
@@ -50,7 +60,7 @@ function pickerPage(uid: string, personas: readonly OidcPersona[], client: strin
     )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox sign-in</title>
-<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}li{list-style:none;margin:.5rem 0}button{min-width:12rem;padding:.5rem 1rem;margin-right:1rem;font:inherit}span{color:#555}</style>
+${PAGE_STYLE}
 </head><body><main><h1>Sandbox sign-in</h1><p>Signing in to <strong>${escapeHtml(client)}</strong>. This is a development identity provider: pick a persona.</p>
 <form method="post" action="/interaction/${escapeHtml(uid)}/login"><ul>${buttons}</ul></form></main></body></html>`;
 }
@@ -84,7 +94,12 @@ export async function startOidcProvider(options: OidcSandboxOptions): Promise<Oi
     features: {
       devInteractions: { enabled: false },
       backchannelLogout: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.body = logoutPage(form);
+        },
+      },
     },
     ttl: { AccessToken: options.accessTokenTtlS ?? 600, IdToken: 3600, RefreshToken: 86_400, Session: 86_400, Grant: 86_400, Interaction: 600 },
     // offline_access is granted on the persona picker's consent, so refresh tokens are issued.
