@@ -307,3 +307,24 @@ describe('the example front-end in Chromium: the shared budget used up', () => {
     }
   });
 });
+
+describe('the example front-end in Chromium: the identity provider down', () => {
+  it('when the session is due for renewal and the provider is unreachable, the page says the identity provider is unreachable (a 503), not “logged out”', async () => {
+    const browser = await launchChromium();
+    const rig = await startSessionRig({ accessTokenTtlS: 2, harness: { frontEnd: true } });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${rig.h.url}/bff/login?returnTo=/app/`);
+      await page.getByRole('button', { name: 'Certification admin' }).click();
+      await page.waitForURL(`${rig.h.url}/app/`);
+      await page.locator('#who').waitFor();
+      await rig.idp.close();
+      await new Promise((resolve) => setTimeout(resolve, 1700)); // past 80 % of the 2 s lifetime
+      await page.getByRole('button', { name: 'Show reports' }).click();
+      await page.locator('#report-message', { hasText: 'Unavailable: The identity provider is unreachable; the session could not be renewed now.' }).waitFor();
+    } finally {
+      await browser.close();
+      await rig.close();
+    }
+  });
+});

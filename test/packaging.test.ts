@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { eventually } from './support/harness.ts';
 
 const read = (path: string) => readFileSync(path, 'utf8');
 describe('packaging and documentation', () => {
@@ -27,13 +29,13 @@ describe('packaging and documentation', () => {
     }
   });
 
-  it('the Dockerfile copies files that exist, runs non-root with a HEALTHCHECK, and its CMD is what the build produces', () => {
+  it('the Dockerfile copies files that exist, runs non-root with a HEALTHCHECK, and its CMD is what the build produces', async () => {
     const dockerfile = read('Dockerfile');
     assert.equal((dockerfile.match(/^FROM node:24/gm) ?? []).length, 2, 'two stages on Node 24');
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^HEALTHCHECK /m);
     assert.match(dockerfile, /ADMIN_PORT=9090/);
-    for (const match of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+    for (const match of dockerfile.matchAll(/^COPY (?!--from)(?:--chown=\S+ )?(.+) \S+$/gm)) {
       for (const source of (match[1] as string).split(' ')) assert.ok(existsSync(source), `COPY source ${source} exists`);
     }
     const cmd = /^CMD \["node", "([^"]+)"\]$/m.exec(dockerfile)?.[1];
@@ -50,6 +52,21 @@ describe('packaging and documentation', () => {
       const run = spawnSync(process.execPath, [built], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' }, encoding: 'utf8', timeout: 20_000 });
       assert.equal(run.status, 1);
       assert.match(run.stderr, /^gateway: invalid configuration: UPSTREAM_BASE_URL is required/);
+      // In sandbox mode the built output finds the example front-end where the image puts it.
+      const sandbox = spawn(process.execPath, [built], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let out = '';
+        sandbox.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        await eventually(() => /^Gateway: +http:\/\/127\.0\.0\.1:\d+$/m.test(out), 'the built sandbox started', 20_000);
+        const origin = /^Gateway: +(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1] as string;
+        const page = await fetch(`${origin}/app/`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<script type="module" src="app.js">/);
+        assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      } finally {
+        sandbox.kill('SIGTERM');
+        await once(sandbox, 'exit');
+      }
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
