@@ -134,7 +134,10 @@ export function createGateway(config: Config, targets: Targets, logger: Logger, 
     { name: 'upstreamCredential', ...tokens.status() },
     { name: 'upstreamBudget', ...window.status() },
     ...(sessions
-      ? [{ name: 'sessionProvider', ready: true, degraded: !sessions.login.ready(), detail: sessions.login.ready() ? `discovered; ${sessions.store.size()} sessions in process` : 'discovery not done yet or failing: logins answer 503, bearer callers are served' }]
+      ? [
+          { name: 'sessionProvider', ready: true, degraded: !sessions.login.ready(), detail: sessions.login.ready() ? 'discovered' : 'discovery not done yet or failing: logins answer 503, bearer callers are served' },
+          { name: 'sessionStore', ...sessions.store.status() },
+        ]
       : []),
   ].map(({ name, ready, degraded, detail }) => ({ name, ready, state: !ready ? 'failing' : degraded ? 'degraded' : 'ok', detail }));
   metrics.observe({ admission: () => admission.stats(), credential: () => tokens.status(), callerKeys: () => keys.status(), checks, sessions: () => sessions?.store.size() });

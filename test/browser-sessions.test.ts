@@ -145,6 +145,7 @@ describe('browser sessions: login through the provider', () => {
   it('Readiness reports the provider; metrics count logins and logouts and show the sessions held', async () => {
     const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { checks: Array<{ name: string; state: string }> };
     assert.equal(ready.checks.find((c) => c.name === 'sessionProvider')?.state, 'ok');
+    assert.equal(ready.checks.find((c) => c.name === 'sessionStore')?.state, 'ok');
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     assert.ok(Number(/^gateway_session_events_total\{event="login"\} (\d+)$/m.exec(metrics)?.[1]) >= 5, 'the logins of the tests above');
     assert.ok(Number(/^gateway_session_events_total\{event="logout"\} (\d+)$/m.exec(metrics)?.[1]) >= 1);
@@ -198,6 +199,19 @@ describe('browser sessions across replicas (Redis)', () => {
       assert.equal((await browser.request(`${b.url}/bff/logout`, { method: 'POST', headers: { 'x-csrf': '1' } })).status, 200);
       const onA = await fetch(`${a.url}/bff/user`, { headers: { 'x-csrf': '1', cookie: `__Host-bff-session=${cookie?.value}` } });
       assert.equal(onA.status, 401, 'ended on the replica that created it too');
+
+      // Redis gone: the session store cannot answer. Cookie callers get 503 (not a logout), and
+      // readiness says so.
+      await loginAs(browser, `${a.url}/bff/login`, idp, 'cert-admin', `${a.url}/`);
+      const storeOf = async () => ((await (await fetch(`${a.url}/readyz`)).json()) as { checks: Array<{ name: string; state: string; detail: string }> }).checks.find((c) => c.name === 'sessionStore');
+      assert.equal((await storeOf())?.state, 'ok');
+      await redis.stop();
+      for (let i = 0; i < 50 && (await storeOf())?.state !== 'degraded'; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal((await storeOf())?.state, 'degraded', 'readiness says the session store is degraded');
+      assert.match((await storeOf())?.detail ?? '', /503/);
+      const down = await browser.request(`${a.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+      assert.equal(down.status, 503);
+      assert.ok(Number(down.headers.get('retry-after')) >= 1);
     } finally {
       await a.close();
       await b.close();

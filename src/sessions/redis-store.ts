@@ -67,5 +67,9 @@ export function redisSessionStore(redis: Redis, limits: SessionLimits): SessionS
     },
     // Sessions this replica created; Redis holds everyone's (and expires them itself).
     size: () => held,
+    status: () =>
+      redis.status === 'ready'
+        ? { ready: true, degraded: false, detail: 'in Redis, shared by every replica' }
+        : { ready: true, degraded: true, detail: `Redis ${redis.status}: calls with a session cookie answer 503 (bearer calls do not need it)` },
   };
 }

@@ -32,6 +32,8 @@ export interface SessionStore {
   /** Ends every session of a provider session (or subject): back-channel logout. */
   deleteWhere(match: { providerSid?: string; subject?: string }): Promise<number>;
   size(): number;
+  /** For readiness: a store that cannot answer is cookie callers refused (503), bearer callers served. */
+  status(): { ready: true; degraded: boolean; detail: string };
 }
 
 export const expired = (session: Session, limits: SessionLimits, nowMs: number) =>
@@ -69,5 +71,6 @@ export function memorySessionStore(limits: SessionLimits): SessionStore {
       return ended;
     },
     size: () => sessions.size,
+    status: () => ({ ready: true, degraded: false, detail: `in process: ${sessions.size} sessions (at most ${limits.maxSessions})` }),
   };
 }
