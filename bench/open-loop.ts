@@ -27,7 +27,9 @@ export async function openLoop(url: string, options: { ratePerS: number; seconds
         resolve();
         return;
       }
-      for (const due = Math.floor(elapsedS * options.ratePerS); sent < due; sent += 1) {
+      // Request k is due at k / rate: the first at once (counting it due only one interval later
+      // added 1 / rate to every latency, 200 ms at 5 requests a second).
+      for (const due = Math.min(Math.floor(elapsedS * options.ratePerS) + 1, Math.round(options.seconds * options.ratePerS)); sent < due; sent += 1) {
         const scheduledAt = started + (sent / options.ratePerS) * 1000;
         const request = pool
           .request({ path: target.pathname, method: options.method, headers: options.headers })

@@ -64,7 +64,11 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 async function nodePeer(name: string, script: string, upstream: Upstream): Promise<Proxy> {
   const child = spawn('taskset', ['-c', '1', process.execPath, script], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', UPSTREAM_ORIGIN: upstream.origin, UPSTREAM_TOKEN: upstream.token },
+    env: {
+      PATH: process.env.PATH ?? '', NODE_ENV: 'production', UPSTREAM_ORIGIN: upstream.origin, UPSTREAM_TOKEN: upstream.token,
+      // The typical BFF verifies callers as the gateway does.
+      AUTH_JWKS_URL: upstream.gatewayEnv.AUTH_JWKS_URL ?? '', AUTH_ISSUER: upstream.gatewayEnv.AUTH_ISSUER ?? '', AUTH_AUDIENCE: upstream.gatewayEnv.AUTH_AUDIENCE ?? '',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -72,7 +76,11 @@ async function nodePeer(name: string, script: string, upstream: Upstream): Promi
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
+      if (!match) return;
+      // Past start-up only its logs follow: drain them without keeping them.
+      child.stdout?.removeAllListeners('data');
+      child.stdout?.resume();
+      resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
@@ -126,6 +134,8 @@ export async function startProxy(name: string, upstream: Upstream): Promise<Prox
       return nodePeer('@fastify/reply-from', 'bench/peers/reply-from.ts', upstream);
     case 'http-proxy-middleware':
       return nodePeer('http-proxy-middleware (Express)', 'bench/peers/http-proxy-middleware.ts', upstream);
+    case 'typical-bff':
+      return nodePeer(TYPICAL_BFF, 'bench/peers/typical-bff.ts', upstream);
     case 'nginx':
       return nginxPeer(upstream);
     default:
@@ -133,4 +143,9 @@ export async function startProxy(name: string, upstream: Upstream): Promise<Prox
   }
 }
 
-export const PROXIES = ['gateway', 'reply-from', 'http-proxy-middleware', 'nginx'];
+export const TYPICAL_BFF = 'typical BFF (Express, jose, rate limit, pino-http, http-proxy-middleware)';
+
+export const PROXIES = ['gateway', 'typical-bff', 'reply-from', 'http-proxy-middleware', 'nginx'];
+
+/** The peers that check the caller's token, and so get a real one. */
+export const VERIFYING_PEERS = new Set(['gateway', 'typical-bff']);

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { bottleneckWindowCheck } from './bottleneck-window.ts';
 import { burstScenario, OVERLOAD_HEADER, overloadScenario } from './overload.ts';
+import { refusalsScenario } from './refusals.ts';
 import { smallCallsScenario } from './small-calls.ts';
 import { streamingScenario } from './streaming.ts';
 import { pinSelf } from './support.ts';
@@ -29,9 +30,14 @@ async function main(): Promise<void> {
   const pinned = pinSelf();
   // BENCH_ONLY=small: the small-call table alone, printed and not written (a quick A/B).
   if (process.env.BENCH_ONLY === 'small') {
-    console.log(await smallCallsScenario(rounds, smallS));
+    console.log((await smallCallsScenario(rounds, smallS)).table);
     return;
   }
+  if (process.env.BENCH_ONLY === 'refusals') {
+    console.log(await refusalsScenario(smallS, Number(process.env.BENCH_SERVED_CPU_US ?? NaN)));
+    return;
+  }
+  const small = await smallCallsScenario(rounds, smallS);
   const report = [
     '# Benchmarks',
     '',
@@ -40,7 +46,9 @@ async function main(): Promise<void> {
     'CPU time per request or per GiB is read from `/proc/<pid>/stat` of the proxy process. It is steadier than wall-clock throughput, but the speed of this machine drifts (up to 2× over minutes, CPU time included), so the small calls are measured in turns and compared round by round.',
     'Repeat with `npm run bench` (writes this file).',
     '',
-    await smallCallsScenario(rounds, smallS),
+    small.table,
+    '',
+    await refusalsScenario(smallS, small.gatewayCpuUs),
     '',
     await streamingScenario(rounds),
     '',

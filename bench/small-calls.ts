@@ -4,7 +4,7 @@
 // budget set out of the way; the peers proxy plainly with no caller auth.
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
 import { randomBytes } from 'node:crypto';
 import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser } from '../test/support/cookie-browser.ts';
@@ -31,6 +31,9 @@ interface Row {
   /** At half the gateway's saturated rate, open loop: the same offered load for every target. */
   halfP50Ms: number;
   halfP99Ms: number;
+  /** The gateway's own event-loop delay during the half-saturation rounds (its /metrics). */
+  loopP99Ms: number;
+  loopMaxMs: number;
   errors: number;
 }
 
@@ -43,6 +46,17 @@ interface Target {
   saturated: WrkResult[];
   cpu: number[];
   half: OpenLoopResult[];
+  loop: Array<{ p99Ms: number; maxMs: number }>;
+}
+
+/**
+ * The event-loop delay a gateway saw since its /metrics was last read: prom-client resets its
+ * histogram at each read, so a read before and one after a phase measure that phase alone.
+ */
+async function eventLoopDelay(url: string): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+  const text = await fetch(`${new URL(url).origin}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+  const read = (name: string) => Number(new RegExp(`^gateway_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+  return text ? { p99Ms: read('p99'), maxMs: read('max') } : undefined;
 }
 
 /**
@@ -75,7 +89,7 @@ async function sessionGateway(env: Record<string, string>): Promise<{ url: strin
 }
 
 /** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
-export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<string> {
+export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<{ table: string; gatewayCpuUs: number }> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
   const callerToken = await issuer.mint({ roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
@@ -88,7 +102,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
   const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
-    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [] });
+    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], loop: [] });
   const rows: Row[] = [];
   let halfRate = 0;
   let stopSession = async () => {};
@@ -99,7 +113,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       proxies.push(proxy);
-      targets.push(target(proxy.name, proxy.url, { authorization: name === 'gateway' ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored' }, proxy.pid));
+      targets.push(target(proxy.name, proxy.url, { authorization: VERIFYING_PEERS.has(name) ? `Bearer ${callerToken}` : 'Bearer caller-token-ignored' }, proxy.pid));
       // The same call from a browser session: a cookie and X-CSRF instead of a bearer token.
       if (name === 'gateway') {
         // BENCH_BASELINE: another checkout of the gateway (an earlier commit), measured in the same turns.
@@ -131,7 +145,13 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
     const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', headers: t.headers });
     for (const t of targets) await openAt(t, 2);
-    await inTurns(targets, rounds, async (t) => void t.half.push(await openAt(t, seconds)));
+    await inTurns(targets, rounds, async (t) => {
+      const gatewayUnderTest = t.name.startsWith('gateway');
+      if (gatewayUnderTest) await eventLoopDelay(t.url);
+      t.half.push(await openAt(t, seconds));
+      const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
+      if (loop) t.loop.push(loop);
+    });
 
     for (const t of targets) {
       rows.push({
@@ -145,6 +165,8 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         satP99Ms: median(t.saturated.map((r) => r.p99Ms)),
         halfP50Ms: median(t.half.map((r) => r.p50Ms)),
         halfP99Ms: median(t.half.map((r) => r.p99Ms)),
+        loopP99Ms: t.loop.length ? median(t.loop.map((l) => l.p99Ms)) : NaN,
+        loopMaxMs: t.loop.length ? median(t.loop.map((l) => l.maxMs)) : NaN,
         errors: [...t.latency, ...t.saturated].reduce((n, r) => n + r.errors, 0),
       });
     }
@@ -163,16 +185,17 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     '',
     `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     const ratio = fmt(row.ratio).replace('–', '');
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
     const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
-  return lines.join('\n');
+  const gatewayRow = rows.find((r) => r.name.startsWith('gateway (auth'));
+  return { table: lines.join('\n'), gatewayCpuUs: gatewayRow?.cpuUsPerRequest ?? NaN };
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { bulkBlocksFor } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, type Proxy } from './proxies.ts';
+import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
 import { inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
 
@@ -80,7 +80,7 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       proxies.push(proxy);
-      targets.push({ name: proxy.name, url: proxy.url, token: name === 'gateway' ? callerToken : 'caller-token-ignored', pid: proxy.pid, fast: [], fastCpu: [], match: true });
+      targets.push({ name: proxy.name, url: proxy.url, token: VERIFYING_PEERS.has(name) ? callerToken : 'caller-token-ignored', pid: proxy.pid, fast: [], fastCpu: [], match: true });
     }
     // Warm-up: the baseline includes what any stream needs.
     const reference = { fast: '', slow: (await curl(exportUrl(tenant.origin, 'slow'), upstreamToken)).sha256 };

@@ -17,10 +17,11 @@ function toMs(value: string, unit: string): number {
   return unit === 'us' ? n / 1000 : unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000;
 }
 
-export function wrk(url: string, options: { connections: number; seconds: number; method: string; headers: Record<string, string> }): Promise<WrkResult> {
+export function wrk(url: string, options: { connections: number; seconds: number; method: string; headers: Record<string, string>; lua?: string }): Promise<WrkResult> {
   const script = join(tmpdir(), `bench-wrk-${process.pid}.lua`);
   const headers = Object.entries(options.headers).map(([name, value]) => `wrk.headers["${name}"] = "${value}"\n`).join('');
-  writeFileSync(script, `wrk.method = "${options.method}"\n${headers}`);
+  // `lua`: more of the script, e.g. a request() that makes every request different.
+  writeFileSync(script, `wrk.method = "${options.method}"\n${headers}${options.lua ?? ''}`);
   const args = ['-c', '0', 'wrk', '-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-s', script, url];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,0 +1,104 @@
+// The cost of saying no: floods of refusals (401 with random signatures on a known kid, 401 with
+// garbage, 403, 429 from admission, 404), each at 32 connections for a few seconds, while a light
+// legitimate caller lists a campaign's reports 5 times a second, open loop. Per flood: refusals
+// per second, the gateway's CPU µs per refusal (/proc), and the light caller's p50 / p99. nginx
+// answering 404 is the floor for the cheapest.
+import { startDevIssuer } from '../src/sandbox/issuer.ts';
+import { startTenant } from '../src/sandbox/tenant.ts';
+import { operation, pathOf } from '../src/operations/table.ts';
+import { openLoop } from './open-loop.ts';
+import { BENCH_CLIENT, startProxy, upstreamFor } from './proxies.ts';
+import { procStat, startGateway } from './support.ts';
+import { wrk } from './wrk.ts';
+
+const CAMPAIGN = '2c91808571bcfcf80171c23e4b4221fc';
+const RUN_REPORT = pathOf(operation('startCampaignReport'), { id: CAMPAIGN, type: 'CAMPAIGN_STATUS_REPORT' });
+const LIST_REPORTS = pathOf(operation('getCampaignReports'), { id: CAMPAIGN });
+const LIGHT_RATE = 5;
+
+/** A request() for wrk: the same header and claims, a new random 64-byte signature each time. */
+function randomSignatureLua(token: string): string {
+  const prefix = token.slice(0, token.lastIndexOf('.') + 1);
+  return `
+local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+request = function()
+  local t = {}
+  for i = 1, 86 do local r = math.random(1, 64); t[i] = chars:sub(r, r) end
+  return wrk.format(nil, nil, { ["authorization"] = "Bearer ${prefix}" .. table.concat(t) })
+end
+`;
+}
+
+interface Flood {
+  name: string;
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  lua?: string;
+  expect: string;
+  connections?: number;
+}
+
+export async function refusalsScenario(seconds: number, servedCpuUs: number): Promise<string> {
+  const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], tokenLifetimeS: 43_200, record: false });
+  const issuer = await startDevIssuer();
+  const upstream = await upstreamFor(tenant, issuer);
+  const gateway = await startGateway(upstream.gatewayEnv);
+  const nginx = await startProxy('nginx', upstream);
+  const admin = await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
+  const reader = await issuer.mint({ sub: 'wrong-role', scope: 'idn:nesr:read' }, { expiresInS: 3600 });
+  const light = await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
+  const floods: Flood[] = [
+    { name: '401: random signatures on a known kid', path: LIST_REPORTS, method: 'GET', headers: {}, lua: randomSignatureLua(admin), expect: '401' },
+    { name: '401: garbage tokens', path: LIST_REPORTS, method: 'GET', headers: { authorization: 'Bearer not-a-token' }, expect: '401' },
+    { name: '403: a valid token without the role', path: RUN_REPORT, method: 'POST', headers: { authorization: `Bearer ${reader}` }, expect: '403' },
+    // More connections than one caller may have waiting (UPSTREAM_QUEUE_PER_CALLER, 50): the rest are refused at once.
+    { name: '429: over the budget (admission)', path: RUN_REPORT, method: 'POST', headers: { authorization: `Bearer ${admin}` }, expect: '429', connections: 128 },
+    { name: '404: unknown paths', path: '/v3/accounts', method: 'GET', headers: {}, expect: '404' },
+  ];
+  const lines = [
+    `### The cost of saying no: each flood ${seconds} s at 32 connections, a light caller listing reports ${LIGHT_RATE}×/s meanwhile (budget 100 per 10 s)`,
+    '',
+    `A served call costs ${servedCpuUs.toFixed(0)} CPU µs (the small-call table above).`,
+    '',
+    '| flood | answers/s | status seen, share refused | CPU µs per answer | ÷ a served call | light caller served | light p50 / p99 (ms) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  try {
+    // Warm-up: JIT and caches, as in the other scenarios.
+    for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 1, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
+    // Let the warm-up's spend of the budget age out of the window before the light caller counts.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    for (const flood of floods) {
+      const before = procStat(gateway.pid).cpuS;
+      // What the flood is answered, probed a second into it.
+      const probe = new Promise((resolve) => setTimeout(resolve, 1000)).then(() =>
+        fetch(`${gateway.url}${flood.path}`, { method: flood.method, headers: flood.lua ? { authorization: `Bearer ${admin.slice(0, -4)}AAAA` } : flood.headers }).then((r) => String(r.status)),
+      );
+      const [result, lightResult, status] = await Promise.all([
+        wrk(`${gateway.url}${flood.path}`, { connections: flood.connections ?? 32, seconds, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) }),
+        openLoop(`${gateway.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, method: 'GET', headers: { authorization: `Bearer ${light}` } }),
+        probe,
+      ]);
+      const cpuUs = ((procStat(gateway.pid).cpuS - before) * 1e6) / result.requests;
+      lines.push(
+        `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ` +
+          `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)} |`,
+      );
+      // The 429 flood spent the budget: let it free before the next flood's light caller.
+      if (flood.expect === '429') await new Promise((resolve) => setTimeout(resolve, 10_000));
+    }
+    if (nginx) {
+      const before = procStat(nginx.pid).cpuS;
+      const result = await wrk(`${nginx.url}/v3-unknown`, { connections: 32, seconds, method: 'GET', headers: {} });
+      const cpuUs = ((procStat(nginx.pid).cpuS - before) * 1e6) / result.requests;
+      lines.push(`| nginx answering 404 (the floor) | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | |`);
+    }
+  } finally {
+    await nginx?.stop();
+    await gateway.stop();
+    await tenant.close();
+    await issuer.close();
+  }
+  return lines.join('\n');
+}
