@@ -1,7 +1,8 @@
 // npm run bench — every scenario side by side in one run; prints the report and writes it to
 // docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S
-// (default 30) shorten or lengthen it; BENCH_ONLY=small with BENCH_BASELINE=<checkout> compares
-// the small call with an earlier commit's gateway. Needs curl, wrk and redis-server; nginx is measured when
+// (default 30) shorten or lengthen it. BENCH_ONLY=small|streaming|refusals prints one table
+// without writing the file; with BENCH_ONLY=small, BENCH_BASELINE=<checkout> adds a row for an
+// earlier commit's gateway, measured in the same turns. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -31,6 +32,10 @@ async function main(): Promise<void> {
   // BENCH_ONLY=small: the small-call table alone, printed and not written (a quick A/B).
   if (process.env.BENCH_ONLY === 'small') {
     console.log((await smallCallsScenario(rounds, smallS)).table);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'streaming') {
+    console.log(await streamingScenario(rounds));
     return;
   }
   if (process.env.BENCH_ONLY === 'refusals') {

@@ -35,9 +35,15 @@ export function bulkBlocksFor(bytes: number): number {
   return Math.max(1, Math.ceil((bytes - CSV_HEADER.length) / BULK_BLOCK_BYTES));
 }
 
-/** The n-th bulk block: the template with its block number stamped in its first row. */
-export function bulkBlock(n: number): Buffer {
-  const block = Buffer.from(TEMPLATE);
-  block.write(String(n).padStart(10, '0'), 5, 'latin1');
-  return block;
+/** Bulk blocks first … first + count − 1, back to back: the template, its block number stamped in its first row. */
+export function bulkBlocks(first: number, count: number): Buffer {
+  const blocks = Buffer.allocUnsafe(count * BULK_BLOCK_BYTES);
+  for (let i = 0; i < count; i += 1) {
+    TEMPLATE.copy(blocks, i * BULK_BLOCK_BYTES);
+    blocks.write(String(first + i).padStart(10, '0'), i * BULK_BLOCK_BYTES + 5, 'latin1');
+  }
+  return blocks;
 }
+
+/** How many blocks make about 1 MiB. */
+export const BULK_BATCH = Math.max(1, Math.round((1024 * 1024) / BULK_BLOCK_BYTES));
