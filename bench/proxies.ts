@@ -136,6 +136,8 @@ export async function startProxy(name: string, upstream: Upstream): Promise<Prox
       return nodePeer('http-proxy-middleware (Express)', 'bench/peers/http-proxy-middleware.ts', upstream);
     case 'typical-bff':
       return nodePeer(TYPICAL_BFF, 'bench/peers/typical-bff.ts', upstream);
+    case 'bare-node':
+      return nodePeer('node:http alone', 'bench/peers/bare-node.ts', upstream);
     case 'nginx':
       return nginxPeer(upstream);
     default:

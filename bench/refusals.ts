@@ -45,6 +45,7 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
   const upstream = await upstreamFor(tenant, issuer);
   const gateway = await startGateway(upstream.gatewayEnv);
   const nginx = await startProxy('nginx', upstream);
+  const bare = await startProxy('bare-node', upstream);
   const admin = await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
   const reader = await issuer.mint({ sub: 'wrong-role', scope: 'idn:nesr:read' }, { expiresInS: 3600 });
   const light = await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
@@ -88,14 +89,17 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       // The 429 flood spent the budget: let it free before the next flood's light caller.
       if (flood.expect === '429') await new Promise((resolve) => setTimeout(resolve, 10_000));
     }
-    if (nginx) {
-      const before = procStat(nginx.pid).cpuS;
-      const result = await wrk(`${nginx.url}/v3-unknown`, { connections: 32, seconds, method: 'GET', headers: {} });
-      const cpuUs = ((procStat(nginx.pid).cpuS - before) * 1e6) / result.requests;
-      lines.push(`| nginx answering 404 (the floor) | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | |`);
+    for (const [floor, name] of [[nginx, 'nginx answering 404 (the floor)'], [bare, 'node:http alone answering 404 (the floor for Node.js)']] as const) {
+      if (!floor) continue;
+      await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: 1, method: 'GET', headers: {} });
+      const before = procStat(floor.pid).cpuS;
+      const result = await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds, method: 'GET', headers: {} });
+      const cpuUs = ((procStat(floor.pid).cpuS - before) * 1e6) / result.requests;
+      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | |`);
     }
   } finally {
     await nginx?.stop();
+    await bare?.stop();
     await gateway.stop();
     await tenant.close();
     await issuer.close();

@@ -91,19 +91,35 @@ describe('pacing within the window', () => {
   });
 });
 
+/** A call per run(caller) through `gate`, each released at once; `order` is who was served when. */
+function servingOrder(gate: ReturnType<typeof admission>) {
+  const order: string[] = [];
+  const run = async (caller: string) => {
+    const permit = await gate.acquire({ callClass: 'interactive', caller, signal: never });
+    order.push(caller);
+    permit.release();
+  };
+  return { order, run };
+}
+
 describe('admission', () => {
   it('When one caller floods, then another caller is still served next (round-robin across callers)', async () => {
     const gate = admission(1, 200);
-    const order: string[] = [];
-    const run = async (caller: string) => {
-      const permit = await gate.acquire({ callClass: 'interactive', caller, signal: never });
-      order.push(caller);
-      permit.release();
-    };
+    const { order, run } = servingOrder(gate);
     const flood = Array.from({ length: 6 }, () => run('flooder'));
     const light = run('light');
     await Promise.all([...flood, light]);
     assert.ok(order.indexOf('light') <= 2, `light served at position ${order.indexOf('light')}: ${order.join(',')}`);
+  });
+
+  it('When a light caller arrives during a flood, then it gets the very next unit: the waiting caller served longest ago goes first', async () => {
+    const gate = admission(1, 100);
+    const { order, run } = servingOrder(gate);
+    const flood = Array.from({ length: 6 }, () => run('flooder'));
+    await eventually(() => order.length >= 2, 'the flood is being served');
+    const light = run('light');
+    await Promise.all([...flood, light]);
+    assert.equal(order.indexOf('light'), 2, `served in this order: ${order.join(',')}`);
   });
 
   it('When the wait would exceed the limit, then the call is refused at once with an honest Retry-After', async () => {

@@ -61,10 +61,22 @@ export interface Admission {
   stats(): AdmissionStats;
 }
 
+// Callers remembered for serving order: beyond it, the longest unserved are forgotten (and so go first).
+const LAST_SERVED_MAX = 10_000;
+
 export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
-  // Per class: caller → FIFO, in round-robin order (Map keeps insertion order; served callers go last).
+  // Per class: caller → FIFO. The next unit goes to the waiting caller served longest ago (never
+  // served: first), so callers that keep a queue alternate, and a light caller arriving during a
+  // flood waits for one unit, not for its turn behind the flood's.
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
+  // When each caller was last given a unit, oldest first; bounded, oldest out.
+  const lastServed = new Map<string, number>();
+  const noteServed = (caller: string) => {
+    lastServed.delete(caller);
+    lastServed.set(caller, now());
+    if (lastServed.size > LAST_SERVED_MAX) lastServed.delete(lastServed.keys().next().value as string);
+  };
   const running: Record<CallClass, number> = { interactive: 0, export: 0 };
   // Exports each caller holds, running or queued: one caller cannot take every export slot.
   const exportsHeld = new Map<string, number>();
@@ -134,16 +146,24 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return true;
   }
 
-  /** The next waiter of a class, round-robin over callers. */
+  /** The next waiter of a class: the oldest call of the waiting caller served longest ago. */
   function next(callClass: CallClass): Waiter | undefined {
     const queue = queues[callClass];
-    const first = queue.entries().next();
-    if (first.done) return undefined;
-    const [caller, list] = first.value;
+    let chosen: [string, Waiter[]] | undefined;
+    let chosenAt = Infinity;
+    for (const entry of queue) {
+      const at = lastServed.get(entry[0]) ?? -Infinity;
+      if (at < chosenAt) {
+        chosen = entry;
+        chosenAt = at;
+      }
+    }
+    if (!chosen) return undefined;
+    const [caller, list] = chosen;
     const waiter = list.shift() as Waiter;
-    queue.delete(caller);
-    if (list.length > 0) queue.set(caller, list);
+    if (list.length === 0) queue.delete(caller);
     queuedTotal -= 1;
+    noteServed(caller);
     return waiter;
   }
 
@@ -216,7 +236,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
     // Fast path: nobody waiting, a slot free, and a store that can answer at once.
     if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
       const take = options.store.takeNow();
-      if (take.granted) return Promise.resolve(permitFor(callClass, now(), take.unit));
+      if (take.granted) {
+        noteServed(caller);
+        return Promise.resolve(permitFor(callClass, now(), take.unit));
+      }
     }
     const estimateMs = admissionEstimateMs(callClass, caller);
     if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
