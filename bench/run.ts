@@ -96,8 +96,34 @@ const HISTORY = `
 | method: every thread of the bench process pinned to core 0 (\`taskset -a\`). Before, only its main thread was, and its GC helpers ran on the proxy's core whenever the tenant and the load generator collected garbage | the gateway's added p99 at half saturation went from 22.6 ms to 4.6 ms in the next run (reply-from: 6.4 → 2.9 ms; http-proxy-middleware: 5.8 → 1.7 ms). Much of the tail this report chased was the bench's own |
 | method: the CSV fast rounds taken in turns across all targets, with the MiB/s ratio per round | – |
 | the whole access line measured: \`LOG_LEVEL=warn\` (no access line) against \`info\`, paired | 198 → 180 µs: the access line costs about 18 µs per call |
+| browser sessions (RFC 10017) added: the bearer call A/B'd against the commit before them (\`BENCH_ONLY=small BENCH_BASELINE=<worktree>\`, 3 rounds of 5 s in turns) | 120 → 123 µs (8042 → 7946 req/s, 0.99× per round: within the spread); a call with the session cookie costs 142 µs |
+| refusals (4xx) made as \`GatewayError\`s without a stack trace: capturing one was 7.5 % of a 404 flood's profile | 404 flood: 68 → 49 CPU µs per answer (two runs each, 32 connections) |
+| admission: the next unit to the waiting caller served longest ago, instead of round-robin by queue order | a light caller during a 429 flood: p50 212 → 113 ms (one unit of the budget's pace of 100 ms, not two) |
+| admission: a call whose estimate is within 5 % of the queue wait is refused at once. Since the honest estimates of 2026-12-01 (issue 10), calls that only just fitted were queued, then missed their deadline by a little (each light caller that went first pushed them back one unit) and got their 429 after the whole 5 s wait | 5× budget overload, 12 s: time to refuse p99 5001 → 863 ms; budget used unchanged (99.2 %) |
+| method: the simulated tenant kept a timer and an index entry for every report run; at thousands of starts a second they were promoted and scavenged in the bench process (7–15 ms scavenges, 2–3 a second, on the core that times every target). Now the latest run per type only, its status worked out when asked | fewer and shorter pauses in the bench process; the direct baseline's own p99 at 4000 req/s still ranged 3–100 ms between runs, which is what the added p99 at half saturation is measured against |
+| method: the open-loop load counted request k as due one interval late, adding 1 / rate to every latency | 0.25 ms at 4000 req/s (cancelled out in the added figures), 200 ms at 5 req/s |
+| method: a CSV upstream faster than any proxy. The tenant no longer hashes what it sends when it does not record, and writes bulk blocks in 1 MiB batches; timed downloads go to /dev/null and the bytes are checked on separate, untimed, hashed downloads. Hashing on core 0 (the tenant's) had capped direct, and so every target, near 420 MiB/s | direct: 422 → about 1160 MiB/s in the bench's layout (2150 MiB/s with curl on the other core) |
+| measured: the gateway's CSV CPU without SHA-256 (the hash skipped in an experiment build, 1 GiB, fast reader, three runs) | 1.25–1.49 CPU s/GiB without, 2.24–2.26 with: SHA-256 costs 0.8–1.0 s/GiB here; reply-from 1.21–1.28 in the same session |
 
-Tail latency, as it stands.
+Tail latency, as it stands (2026-12-01).
+
+- The gateway's own event loop is not what stalls. An event-loop delay histogram and a GC observer
+  preloaded into it (\`GATEWAY_NODE_ARGS=--import=…\`) at 4000 req/s, open loop: delay p99 2–3 ms
+  and max 3–10 ms in most seconds, scavenges of 1.5–2.5 ms about five times a second, a major GC
+  (about 12 ms) once in a while. The same probes in the bench process (the tenant and the load
+  generator, on core 0) showed scavenges of 7–15 ms two or three times a second and major GCs up
+  to 47 ms: those pause every answer, through any proxy or none.
+- Inside the gateway, its access lines at that rate: duration p50 0.54 ms, p99 43 ms; queue wait
+  0 ms for 98.5 % of calls, up to 30 ms for the rest. Calls wait in admission only when 128 are in
+  flight, which happens while the tenant is paused: the gateway's tail follows the tenant's.
+- Ruled out again: the log pipe (stdout to a file or /dev/null, or \`LOG_LEVEL=warn\`: 16–43 ms
+  p99 either way), Nagle and delayed ACKs (no peak near 40 ms in the latency histogram), a
+  larger young generation or single-threaded GC in the gateway (no change beyond the spread).
+- The half-saturation table now shows the gateway's own event-loop delay (p99 and max, read from
+  its \`gateway_nodejs_eventloop_lag_*\` metrics before and after each round) beside the added
+  p99, so a tail that is the gateway's can be told from one that is the bench's.
+
+Earlier (2026-11-24):
 
 - With every bench thread on core 0, the added p99 at half saturation is 4.6 and 7.7 ms in the
   last two runs, against 2.9 and 6.2 ms for reply-from and 1.7 and 7.2 ms for
