@@ -63,7 +63,6 @@ export interface Admission {
 
 // Callers remembered for serving order: beyond it, the longest unserved are forgotten (and so go first).
 const LAST_SERVED_MAX = 10_000;
-const ESTIMATE_MARGIN = 0.05;
 
 export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
@@ -86,9 +85,6 @@ export function createAdmission(options: AdmissionOptions): Admission {
     if (held > 0) exportsHeld.set(caller, held);
     else exportsHeld.delete(caller);
   };
-  // A call whose estimate only just fits is refused now: estimates move as other callers arrive,
-  // and one that misses by a little would otherwise wait the whole queue wait for its 429.
-  const marginMs = options.queueWaitMs * ESTIMATE_MARGIN;
   let queuedTotal = 0;
   let shed = 0;
   let pumping = false;
@@ -126,7 +122,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         for (let i = list.length - 1; i >= 0; i -= 1) {
           const waiter = list[i] as Waiter;
           const estimateMs = options.store.estimateWaitMs(positionOf(callClass, caller, i + 1));
-          if (estimateMs <= waiter.deadlineAt - t - marginMs) break;
+          if (estimateMs <= waiter.deadlineAt - t) break;
           dequeue(waiter);
           waiter.cleanup();
           waiter.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
@@ -250,7 +246,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     if (queuedOf(callClass, caller) >= options.perCallerQueue) {
       return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
     }
-    if (estimateMs > options.queueWaitMs - marginMs) {
+    if (estimateMs > options.queueWaitMs) {
       return Promise.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
     }
     return new Promise<Permit>((resolve, reject) => {
