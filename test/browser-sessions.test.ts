@@ -15,7 +15,7 @@ import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
 import { startRedis } from './support/redis.ts';
 import { campaignReportsPath, CLIENT_ID, CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, targetEnv, type Harness } from './support/harness.ts';
-import { gatewayClient, loginAs, PERSONAS, sessionEnv, startSessionRig } from './support/session-rig.ts';
+import { gatewayClient, loginAs, pastRenewal, PERSONAS, sessionEnv, startSessionRig } from './support/session-rig.ts';
 
 
 describe('browser sessions: login through the provider', () => {
@@ -153,21 +153,27 @@ describe('browser sessions: login through the provider', () => {
   });
 });
 
+/** A logged-in browser on a rig whose access tokens live 2 s; `user()` asks /bff/user (200 on return). */
+async function shortLivedSession() {
+  const { idp, h } = await startSessionRig({ accessTokenTtlS: 2 });
+  const browser = cookieBrowser();
+  await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
+  const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+  assert.equal((await user()).status, 200);
+  return { idp, h, user };
+}
+
 describe('browser sessions: renewing the access token', () => {
   it('When the access token nears its expiry, then the next request renews it once with the refresh token, however many arrive; with the provider gone, 503 and no logout', async () => {
-    const { idp, h } = await startSessionRig({ accessTokenTtlS: 2 });
+    const { idp, h, user } = await shortLivedSession();
     try {
-      const browser = cookieBrowser();
-      await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
-      const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
-      assert.equal((await user()).status, 200);
       assert.equal(idp.refreshes, 0, 'fresh: nothing to renew');
-      await new Promise((resolve) => setTimeout(resolve, 1700)); // past 80 % of the 2 s lifetime
+      await pastRenewal();
       const answers = await Promise.all(Array.from({ length: 5 }, user));
       assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200]);
       assert.equal(idp.refreshes, 1, 'one refresh for five requests at once');
       await idp.close();
-      await new Promise((resolve) => setTimeout(resolve, 1700));
+      await pastRenewal();
       const down = await user();
       assert.equal(down.status, 503, 'the provider unreachable is a 503, not a logout');
       assert.ok(Number(down.headers.get('retry-after')) >= 1);
@@ -260,14 +266,10 @@ describe('browser sessions: back-channel logout', () => {
 
 describe('browser sessions: a refresh the provider refuses', () => {
   it('When the provider refuses to renew (access withdrawn), then the session ends: 401, and the cookie stays refused', async () => {
-    const { idp, h } = await startSessionRig({ accessTokenTtlS: 2 });
+    const { idp, h, user } = await shortLivedSession();
     try {
-      const browser = cookieBrowser();
-      await loginAs(browser, `${h.url}/bff/login`, idp, 'cert-admin', `${h.url}/`);
-      const user = () => browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
-      assert.equal((await user()).status, 200);
       await idp.revokeGrants();
-      await new Promise((resolve) => setTimeout(resolve, 1700));
+      await pastRenewal();
       const refused = await user();
       assert.equal(refused.status, 401);
       assert.match((JSON.parse(refused.body) as { error: string }).error, /refused to renew/);

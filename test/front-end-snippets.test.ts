@@ -2,19 +2,15 @@
 // the token differ): two in Chromium, on the gateway's origin and on another; the SDK's in Node.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import express from 'express';
 import type { Browser } from 'playwright-core';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { FRONT_END_DIR } from '../src/sandbox/front-end.ts';
 import { SANDBOX_SOURCES } from '../src/sandbox/start.ts';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
 import { PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
 
 const SANDBOX_URL = 'http://127.0.0.1:8080';
@@ -32,15 +28,13 @@ describe('the README’s front-end snippets, as printed', () => {
   let rig: SessionRig;
   let code: Map<string, string>;
   let otherOrigin: string;
-  let closeOther: () => void;
+  let closeOther: () => Promise<void>;
   before(async () => {
     code = await snippets();
     browser = await launchChromium();
-    const app = express().use(express.static(FRONT_END_DIR));
-    const server = app.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    otherOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    closeOther = () => server.close();
+    const other = await staticFrontEnd();
+    otherOrigin = other.origin;
+    closeOther = other.close;
     rig = await startSessionRig({
       env: { CORS_ORIGINS: otherOrigin },
       harness: { frontEnd: true, tenant: { sources: { [SANDBOX_SOURCES.large]: { kind: 'fixed', body: realisticCsv(20_000), contentLength: false } } } },
@@ -49,7 +43,7 @@ describe('the README’s front-end snippets, as printed', () => {
   after(async () => {
     await browser?.close();
     await rig?.close();
-    closeOther?.();
+    await closeOther?.();
   });
 
   it('has the three snippets', () => {
@@ -60,9 +54,7 @@ describe('the README’s front-end snippets, as printed', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      await page.goto(`${rig.h.url}/bff/login?returnTo=/app/`);
-      await page.getByRole('button', { name: PERSONAS[0]?.name ?? '' }).click();
-      await page.waitForURL(`${rig.h.url}/app/`);
+      await logInThroughApp(page, rig.h.url, PERSONAS[0]?.name ?? '');
       const logged = (await page.evaluate(inPage(code.get('session') ?? ''))) as unknown[][];
       assert.deepEqual(logged, [[['CERT_ADMIN'], 202, ['CAMPAIGN_STATUS_REPORT PENDING']]]);
     } finally {

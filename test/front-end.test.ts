@@ -1,17 +1,13 @@
 // The example front-end (examples/front-end/) in a real browser: Debian's chromium driven by
 // playwright-core, against the gateway, the tenant and the OpenID Connect provider, all real.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import express from 'express';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { FRONT_END_DIR } from '../src/sandbox/front-end.ts';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { launchChromium } from './support/chromium.ts';
+import { launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
 import { CAMPAIGN, campaignReportsPath, eventually, exportPath, startHarness, type Harness } from './support/harness.ts';
-import { PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
+import { pastRenewal, PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
 
 // Evaluated in the page (as text: this project's TypeScript has no DOM types).
 const READ_STORAGE = '({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length })';
@@ -31,7 +27,6 @@ describe('the example front-end in Chromium: session mode', () => {
   before(async () => {
     browser = await launchChromium();
     rig = await startSessionRig({
-      personas: [...PERSONAS, { id: 'no-grants', name: 'No grants', roles: [], permissions: [] }],
       client: (origin) => ({ post_logout_redirect_uris: [`${origin}/`] }),
       harness: {
         frontEnd: true,
@@ -48,11 +43,7 @@ describe('the example front-end in Chromium: session mode', () => {
   async function loggedIn(persona: string): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
-    await page.goto(`${rig.h.url}/app/`);
-    await page.getByRole('link', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: new RegExp(PERSONAS.find((p) => p.id === persona)?.name ?? 'No grants') }).click();
-    await page.waitForURL(`${rig.h.url}/app/`);
-    await page.locator('#who').waitFor();
+    await logInThroughApp(page, rig.h.url, PERSONAS.find((p) => p.id === persona)?.name ?? persona);
     return { context, page };
   }
 
@@ -167,15 +158,6 @@ describe('the example front-end in Chromium: session mode', () => {
   });
 });
 
-/** The example front-end's files, served on a port of its own: another origin than the gateway's. */
-async function staticOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
-  const app = express();
-  app.use(express.static(FRONT_END_DIR));
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 // A fetch from the page, given as text (no DOM types here); resolves to what the page could read.
 const crossOriginFetch = (url: string, token: string) => `fetch(${JSON.stringify(url)}, { headers: { Authorization: ${JSON.stringify(`Bearer ${token}`)} } })
   .then((r) => ({ status: r.status, requestId: r.headers.get('x-request-id'), disposition: r.headers.get('content-disposition'), retryAfter: r.headers.get('retry-after') }))
@@ -184,13 +166,13 @@ const crossOriginFetch = (url: string, token: string) => `fetch(${JSON.stringify
 describe('the example front-end in Chromium: bearer mode from another origin', () => {
   let browser: Browser;
   let h: Harness;
-  let allowed: Awaited<ReturnType<typeof staticOrigin>>;
-  let other: Awaited<ReturnType<typeof staticOrigin>>;
+  let allowed: Awaited<ReturnType<typeof staticFrontEnd>>;
+  let other: Awaited<ReturnType<typeof staticFrontEnd>>;
   let token: string;
   before(async () => {
     browser = await launchChromium();
-    allowed = await staticOrigin();
-    other = await staticOrigin();
+    allowed = await staticFrontEnd();
+    other = await staticFrontEnd();
     h = await startHarness({
       env: { CORS_ORIGINS: allowed.origin },
       tenant: { sources: { [SMALL]: { kind: 'fixed', body: SMALL_CSV, contentLength: true } }, reportReadyMs: 1000 },
@@ -314,12 +296,9 @@ describe('the example front-end in Chromium: the identity provider down', () => 
     const rig = await startSessionRig({ accessTokenTtlS: 2, harness: { frontEnd: true } });
     try {
       const page = await (await browser.newContext()).newPage();
-      await page.goto(`${rig.h.url}/bff/login?returnTo=/app/`);
-      await page.getByRole('button', { name: 'Certification admin' }).click();
-      await page.waitForURL(`${rig.h.url}/app/`);
-      await page.locator('#who').waitFor();
+      await logInThroughApp(page, rig.h.url, 'Certification admin');
       await rig.idp.close();
-      await new Promise((resolve) => setTimeout(resolve, 1700)); // past 80 % of the 2 s lifetime
+      await pastRenewal();
       await page.getByRole('button', { name: 'Show reports' }).click();
       await page.locator('#report-message', { hasText: 'Unavailable: The identity provider is unreachable; the session could not be renewed now.' }).waitFor();
     } finally {

@@ -60,10 +60,15 @@ export function minimalPdf(text: string): Buffer {
 export function createReportStore(readyAfterMs: number): ReportStore {
   // The latest run of each type per campaign, and its status worked out when asked: no timer and
   // nothing kept per run, so a benchmark's thousands of starts a second leave no garbage behind.
-  const byCampaign = new Map<string, Map<ReportType, { report: CampaignReport; startedAtMs: number }>>();
-  const campaignOf = new Map<string, string>();
+  interface Run {
+    campaignId: string;
+    report: CampaignReport;
+    startedAtMs: number;
+  }
+  const byCampaign = new Map<string, Map<ReportType, Run>>();
+  const byId = new Map<string, Run>();
   let runs = 0;
-  const current = ({ report, startedAtMs }: { report: CampaignReport; startedAtMs: number }): CampaignReport => ({
+  const current = ({ report, startedAtMs }: Run): CampaignReport => ({
     ...report,
     status: performance.now() - startedAtMs >= readyAfterMs ? 'SUCCESS' : 'PENDING',
   });
@@ -72,22 +77,22 @@ export function createReportStore(readyAfterMs: number): ReportStore {
       runs += 1;
       const id = createHash('sha256').update(`${campaignId}/${reportType}/${runs}`).digest('hex').slice(0, 32);
       const report: CampaignReport = { type: 'REPORT_RESULT', id, name: NAMES[reportType], status: 'PENDING', reportType, lastRunAt: new Date().toISOString() };
-      const reports = byCampaign.get(campaignId) ?? new Map<ReportType, { report: CampaignReport; startedAtMs: number }>();
+      const reports = byCampaign.get(campaignId) ?? new Map<ReportType, Run>();
       const replaced = reports.get(reportType);
-      if (replaced) campaignOf.delete(replaced.report.id);
-      reports.set(reportType, { report, startedAtMs: performance.now() });
+      if (replaced) byId.delete(replaced.report.id);
+      const run: Run = { campaignId, report, startedAtMs: performance.now() };
+      reports.set(reportType, run);
       byCampaign.set(campaignId, reports);
-      campaignOf.set(id, campaignId);
+      byId.set(id, run);
       return { ...report };
     },
     list: (campaignId) => [...(byCampaign.get(campaignId)?.values() ?? [])].map(current),
     file(id, format) {
-      const campaignId = campaignOf.get(id);
-      const run = campaignId === undefined ? undefined : [...(byCampaign.get(campaignId)?.values() ?? [])].find((r) => r.report.id === id);
-      if (!run || campaignId === undefined) return undefined;
+      const run = byId.get(id);
+      if (!run) return undefined;
       const report = current(run);
       if (report.status !== 'SUCCESS') return undefined;
-      return format === 'csv' ? csvOf(campaignId, report) : minimalPdf(`${report.name} for campaign ${campaignId}`);
+      return format === 'csv' ? csvOf(run.campaignId, report) : minimalPdf(`${report.name} for campaign ${run.campaignId}`);
     },
     close() {},
   };

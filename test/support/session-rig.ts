@@ -35,6 +35,9 @@ export const sessionEnv = (idp: OidcSandbox, origin: string): Record<string, str
   SESSION_SECRETS: SESSION_SECRET,
 });
 
+/** Sleeps past 80 % of a 2 s access token's lifetime, when the next request renews it. */
+export const pastRenewal = () => new Promise((resolve) => setTimeout(resolve, 1700));
+
 export interface SessionRig {
   idp: OidcSandbox;
   h: Harness;
