@@ -1,6 +1,6 @@
 // npm run bench — every scenario side by side in one run; prints the report and writes it to
 // docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S
-// (default 30) shorten or lengthen it. BENCH_ONLY=small|streaming|refusals prints one table
+// (default 30) shorten or lengthen it. BENCH_ONLY=small|streaming|refusals|overload prints one table
 // without writing the file; with BENCH_ONLY=small, BENCH_BASELINE=<checkout> adds a row for an
 // earlier commit's gateway, measured in the same turns. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
@@ -26,20 +26,32 @@ const BENCH_NEEDS: readonly SystemNeed[] = [
   { command: 'nginx', debianPackage: 'nginx-light', neededFor: 'the nginx peer', optional: true },
 ];
 
+const overloadTable = async () =>
+  [
+    '### Overload: one caller floods, one light caller asks once a second; then a one-shot burst (budget 100 per 10 s, bursts of 10)',
+    '',
+    OVERLOAD_HEADER,
+    await overloadScenario(5, overloadS),
+    await overloadScenario(10, Math.max(5, Math.round(overloadS / 2))),
+    await burstScenario(6),
+  ].join('\n');
+
+const ONLY: Record<string, () => Promise<string>> = {
+  small: async () => (await smallCallsScenario(rounds, smallS)).table,
+  streaming: () => streamingScenario(rounds),
+  refusals: () => refusalsScenario(smallS, Number(process.env.BENCH_SERVED_CPU_US ?? NaN)),
+  overload: overloadTable,
+};
+
 async function main(): Promise<void> {
   ensureSystemNeeds('npm run bench', BENCH_NEEDS);
   const pinned = pinSelf();
-  // BENCH_ONLY=small: the small-call table alone, printed and not written (a quick A/B).
-  if (process.env.BENCH_ONLY === 'small') {
-    console.log((await smallCallsScenario(rounds, smallS)).table);
-    return;
-  }
-  if (process.env.BENCH_ONLY === 'streaming') {
-    console.log(await streamingScenario(rounds));
-    return;
-  }
-  if (process.env.BENCH_ONLY === 'refusals') {
-    console.log(await refusalsScenario(smallS, Number(process.env.BENCH_SERVED_CPU_US ?? NaN)));
+  // BENCH_ONLY=<table>: that table alone, printed and not written (a quick A/B).
+  const only = process.env.BENCH_ONLY;
+  if (only) {
+    const table = ONLY[only];
+    if (!table) throw new Error(`BENCH_ONLY=${only}: one of ${Object.keys(ONLY).join(', ')}`);
+    console.log(await table());
     return;
   }
   const small = await smallCallsScenario(rounds, smallS);
@@ -57,12 +69,7 @@ async function main(): Promise<void> {
     '',
     await streamingScenario(rounds),
     '',
-    '### Overload: one caller floods, one light caller asks once a second; then a one-shot burst (budget 100 per 10 s, bursts of 10)',
-    '',
-    OVERLOAD_HEADER,
-    await overloadScenario(5, overloadS),
-    await overloadScenario(10, Math.max(5, Math.round(overloadS / 2))),
-    await burstScenario(6),
+    await overloadTable(),
     '',
     '### Why the shared budget is not bottleneck clustering',
     '',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { createAdmission, type CallClass, type Permit } from '../src/upstream/admission.ts';
-import { createLocalWindow, waitForUnits } from '../src/upstream/budget/window.ts';
+import { createLocalWindow, waitForUnits, type WindowStore } from '../src/upstream/budget/window.ts';
 import { eventually, exportPath, runReportPath, startHarness } from './support/harness.ts';
 
 const never = new AbortController().signal;
@@ -43,6 +43,21 @@ describe('the sliding-window arithmetic', () => {
     assert.equal((await store.take()).granted, false);
     t = 1301;
     assert.equal((await store.take()).granted, true);
+  });
+});
+
+describe('estimates for calls in flight', () => {
+  it('a unit whose answer is not in yet is expected to free a window from now, not after the whole attempt timeout too', async () => {
+    let t = 0;
+    const store = createLocalWindow({ limit: 2, windowMs: 1000, burst: 2, holdMs: 10_000, now: () => t });
+    const inFlight = await store.take();
+    const answered = await store.take();
+    assert.ok(inFlight.granted && answered.granted);
+    answered.unit.settle();
+    t = 200;
+    assert.equal(store.estimateWaitMs(1), 801, 'the answered unit frees first: a window and 1 ms after its answer');
+    assert.equal(store.estimateWaitMs(2), 1001, 'the one in flight: a window from now, as if answered now (at its latest it would be 10 800)');
+    assert.deepEqual(await store.take(), { granted: false, retryInMs: 801 });
   });
 });
 
@@ -178,6 +193,43 @@ describe('admission', () => {
     e1.release();
     (await export2).release();
     assert.deepEqual(order, ['interactive-1', 'export-1', 'interactive-2', 'export-2']);
+  });
+
+  it('When a newcomer is served first and the oldest waiter can no longer make its deadline, then it is refused at once, though later waiters can still make theirs', async () => {
+    // A store that grants nothing and estimates one unit per 100 ms, so the test sets the clock.
+    let t = 0;
+    let changed = () => {};
+    const store: WindowStore = {
+      take: async () => ({ granted: false, retryInMs: 60_000 }),
+      pause() {},
+      estimateWaitMs: (unitsAhead) => unitsAhead * 100,
+      estimator: () => (unitsAhead) => unitsAhead * 100,
+      onChange: (listener) => void (changed = listener),
+      status: () => ({ mode: 'local', ready: true, degraded: false, detail: 'test' }),
+      async close() {},
+    };
+    const gate = createAdmission({
+      store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 1000, now: () => t,
+    });
+    const abort = new AbortController();
+    const settled: string[] = [];
+    const wait = (name: string, caller: string) =>
+      gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
+        () => settled.push(`${name} served`),
+        (error: { status?: number }) => settled.push(`${name} ${error.status ?? 'gone'}`),
+      );
+    const oldest = wait('oldest', 'flooder'); // due by 1000; its estimate: 100
+    t = 800;
+    const newer = wait('newer', 'flooder'); // due by 1800; its estimate: 200
+    t = 850;
+    // The light caller goes first: the oldest now needs 200 ms and has 150 left; the newer needs 300 of its 950.
+    const light = wait('light', 'light');
+    changed();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(settled, ['oldest 429'], 'refused when it became hopeless, not at its deadline');
+    assert.deepEqual(gate.stats().queued.interactive, 2);
+    abort.abort(new Error('test over'));
+    await Promise.all([oldest, newer, light]);
   });
 
   it('When the caller goes away while queued, then it leaves the queue and takes no budget', async () => {

@@ -92,16 +92,32 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let timer: NodeJS.Timeout | undefined;
 
   const queuedOf = (callClass: CallClass, caller: string) => queues[callClass].get(caller)?.length ?? 0;
+  const queuedIn = (callClass: CallClass) => [...queues[callClass].values()].reduce((n, list) => n + list.length, 0);
 
   /**
-   * Round-robin position of the caller's call number `own` (1-based) in its class: each other
-   * caller is served up to `own` times first, and every interactive call goes before an export.
+   * Round-robin positions in a class, read once: the caller's call number `own` (1-based) comes
+   * after each other caller's first `own` calls, and every interactive call goes before an export.
+   * O(callers) to read, then O(1) per position, so every waiting call can be checked at once.
    */
-  function positionOf(callClass: CallClass, caller: string, own: number): number {
-    let position = own;
-    for (const [other, list] of queues[callClass]) if (other !== caller) position += Math.min(list.length, own);
-    if (callClass === 'export') for (const list of queues.interactive.values()) position += list.length;
-    return position;
+  function positionsIn(callClass: CallClass): (caller: string, own: number) => number {
+    const queue = queues[callClass];
+    // reach[j]: the calls served in rounds 1…j, all callers together: Σ over callers of min(queued, j).
+    let rounds = 0;
+    for (const list of queue.values()) rounds = Math.max(rounds, list.length);
+    const callersWith = new Array<number>(rounds + 1).fill(0);
+    for (const list of queue.values()) callersWith[list.length] = (callersWith[list.length] as number) + 1;
+    const reach = new Array<number>(rounds + 1).fill(0);
+    let stillQueued = 0;
+    for (let j = rounds; j >= 1; j -= 1) {
+      stillQueued += callersWith[j] as number;
+      reach[j] = stillQueued;
+    }
+    for (let j = 1; j <= rounds; j += 1) reach[j] = (reach[j] as number) + (reach[j - 1] as number);
+    const interactiveFirst = callClass === 'export' ? queuedIn('interactive') : 0;
+    return (caller, own) => {
+      const mine = Math.min(queue.get(caller)?.length ?? 0, own);
+      return interactiveFirst + own + (reach[Math.min(own, rounds)] as number) - mine;
+    };
   }
 
   /**
@@ -111,18 +127,25 @@ export function createAdmission(options: AdmissionOptions): Admission {
    * advance calls the budget could serve.
    */
   function admissionEstimateMs(callClass: CallClass, caller: string): number {
-    return options.store.estimateWaitMs(positionOf(callClass, caller, queuedOf(callClass, caller) + 1));
+    return options.store.estimateWaitMs(positionsIn(callClass)(caller, queuedOf(callClass, caller) + 1));
   }
 
-  /** Refuses queued calls that can no longer be served in time, as soon as that is known. */
+  /**
+   * Refuses queued calls that can no longer be served in time, as soon as that is known. Every
+   * call is checked: a newcomer served first can push an old call past its near deadline while a
+   * later one, with more time left, still makes it.
+   */
   function shedHopeless(): void {
     const t = now();
+    const estimate = options.store.estimator();
     for (const callClass of CLASSES) {
+      const positionOf = positionsIn(callClass);
       for (const [caller, list] of [...queues[callClass]]) {
-        for (let i = list.length - 1; i >= 0; i -= 1) {
-          const waiter = list[i] as Waiter;
-          const estimateMs = options.store.estimateWaitMs(positionOf(callClass, caller, i + 1));
-          if (estimateMs <= waiter.deadlineAt - t) break;
+        const hopeless = list.flatMap((waiter, i) => {
+          const estimateMs = estimate(positionOf(caller, i + 1));
+          return estimateMs > waiter.deadlineAt - t ? [{ waiter, estimateMs }] : [];
+        });
+        for (const { waiter, estimateMs } of hopeless) {
           dequeue(waiter);
           waiter.cleanup();
           waiter.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
@@ -315,10 +338,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     acquire: (request) => (request.callClass === 'export' ? acquireExport(request) : acquireSlot(request)),
     stats: () => ({
-      queued: {
-        interactive: [...queues.interactive.values()].reduce((n, l) => n + l.length, 0),
-        export: [...queues.export.values()].reduce((n, l) => n + l.length, 0),
-      },
+      queued: { interactive: queuedIn('interactive'), export: queuedIn('export') },
       running: { ...running },
       shed,
     }),

@@ -8,6 +8,8 @@ export interface HeldUnit {
   freeAt: number;
   /** A placeholder for budget another replica may have spent, not a call of this one. */
   readonly seeded: boolean;
+  /** Its call's answer is not in yet: freeAt is the latest it may free, not when it will. */
+  pending: boolean;
   released: boolean;
 }
 
@@ -18,7 +20,7 @@ export class UnitLedger {
   size = 0;
 
   add(freeAt: number, seeded = false): HeldUnit {
-    const unit: HeldUnit = { freeAt, seeded, released: false };
+    const unit: HeldUnit = { freeAt, seeded, pending: !seeded, released: false };
     this.held.push(unit);
     this.size += 1;
     return unit;

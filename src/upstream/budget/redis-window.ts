@@ -152,6 +152,27 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
     };
   }
 
+  /** One reading of the shared window's last snapshot (or the local fallback's) for many positions. */
+  function estimator(): (unitsAhead: number) => number {
+    const localPause = Math.max(0, localPauseUntil - Date.now());
+    if (mode !== 'shared') {
+      const fallback = local.estimator();
+      return (unitsAhead) => Math.max(localPause, fallback(unitsAhead));
+    }
+    const age = Date.now() - snapshot.atMs;
+    const available = options.limit - snapshot.count;
+    const paused = Math.max(localPause, snapshot.pausedMs - age);
+    const paceMs = Math.max(0, snapshot.paceMs - age);
+    const first = Math.max(0, snapshot.earliestMs - age);
+    return (unitsAhead) => {
+      const pacing = paceMs + (unitsAhead - 1) * intervalMs;
+      if (unitsAhead <= available) return Math.max(paused, pacing);
+      // Units in use free one by one over at most a window: spread the rest evenly.
+      const beyond = unitsAhead - available - 1;
+      return Math.max(paused, pacing, first + Math.floor((beyond * options.windowMs) / options.limit));
+    };
+  }
+
   return {
     connected: async () => {
       await connecting;
@@ -173,19 +194,8 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
       local.pause(ms);
       if (mode === 'shared') commands.budgetPause(pauseKey, ms).catch(enterFallback);
     },
-    estimateWaitMs(unitsAhead) {
-      const localPause = Math.max(0, localPauseUntil - Date.now());
-      if (mode !== 'shared') return Math.max(localPause, local.estimateWaitMs(unitsAhead));
-      const age = Date.now() - snapshot.atMs;
-      const available = options.limit - snapshot.count;
-      const paused = Math.max(localPause, snapshot.pausedMs - age);
-      const pacing = Math.max(0, snapshot.paceMs - age) + (unitsAhead - 1) * intervalMs;
-      if (unitsAhead <= available) return Math.max(paused, pacing);
-      // Units in use free one by one over at most a window: spread the rest evenly.
-      const beyond = unitsAhead - available - 1;
-      const first = Math.max(0, snapshot.earliestMs - age);
-      return Math.max(paused, pacing, first + Math.floor((beyond * options.windowMs) / options.limit));
-    },
+    estimateWaitMs: (unitsAhead) => estimator()(unitsAhead),
+    estimator,
     onChange(listener) {
       listeners.push(listener);
       local.onChange(listener);

@@ -36,6 +36,8 @@ export interface WindowStore {
   pause(ms: number): void;
   /** Honest estimate of how long until `unitsAhead` more units can be taken. */
   estimateWaitMs(unitsAhead: number): number;
+  /** The same for many positions against one reading of the window, cheaply each. */
+  estimator(): (unitsAhead: number) => number;
   /** Called when a unit frees or a pause changes, so waiting calls can be served at once. */
   onChange(listener: () => void): void;
   status(): WindowStatus;
@@ -55,17 +57,24 @@ export interface WindowOptions {
 /**
  * Free-at times of used units → how long until `unitsAhead` more units are free, assuming each
  * unit is reused as soon as it frees and the reuse frees windowMs later. A unit free now and taken
- * now frees a window from now, like any other.
+ * now frees a window from now, like any other. Sorted once, then O(1) per question: admission asks
+ * it for every waiting call at once.
  */
-export function waitForUnits(freeAtMs: number[], limit: number, windowMs: number, nowMs: number, unitsAhead: number): number {
+export function unitWaits(freeAtMs: number[], limit: number, windowMs: number, nowMs: number): (unitsAhead: number) => number {
   const available = limit - freeAtMs.length;
-  if (unitsAhead <= available) return 0;
-  const needed = unitsAhead - available;
-  const rounds = Math.floor((needed - 1) / limit);
-  const index = (needed - 1) % limit;
-  const freeAt = [...freeAtMs, ...Array.from({ length: Math.max(0, available) }, () => nowMs + windowMs)].sort((a, b) => a - b);
-  return Math.max(0, (freeAt[index] as number) - nowMs + rounds * windowMs);
+  let freeAt: number[] | undefined;
+  return (unitsAhead) => {
+    if (unitsAhead <= available) return 0;
+    const needed = unitsAhead - available;
+    const rounds = Math.floor((needed - 1) / limit);
+    const index = (needed - 1) % limit;
+    freeAt ??= [...freeAtMs, ...Array.from({ length: Math.max(0, available) }, () => nowMs + windowMs)].sort((a, b) => a - b);
+    return Math.max(0, (freeAt[index] as number) - nowMs + rounds * windowMs);
+  };
 }
+
+export const waitForUnits = (freeAtMs: number[], limit: number, windowMs: number, nowMs: number, unitsAhead: number): number =>
+  unitWaits(freeAtMs, limit, windowMs, nowMs)(unitsAhead);
 
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
 function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
@@ -99,6 +108,28 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   };
   const freeTimes = () => [...used.inUse()].map((unit) => unit.freeAt);
 
+  const estimator = (): ((unitsAhead: number) => number) => {
+    const t = now();
+    const paused = Math.max(0, pausedUntil - t);
+    const tatNow = tat;
+    let windowWait: ((unitsAhead: number) => number) | undefined;
+    return (unitsAhead) => {
+      const pacing = pacingWaitMs(tatNow, t, intervalMs, options.burst, unitsAhead);
+      // Purging only frees units, so a window with room as it stands needs no scan: a full scan
+      // of a busy window is thousands of units.
+      if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
+      if (!windowWait) {
+        used.purge(t, true);
+        // A call in flight will most likely be answered in milliseconds, and its unit frees a
+        // window after that. Counting it at its latest (the attempt's whole timeout on top) would
+        // refuse, as hopeless, calls that the unit will serve in time.
+        const expected = [...used.inUse()].map((unit) => (unit.pending ? Math.min(unit.freeAt, t + options.windowMs + SAFETY_MS) : unit.freeAt));
+        windowWait = unitWaits(expected, options.limit, options.windowMs, t);
+      }
+      return Math.max(paused, windowWait(unitsAhead), pacing);
+    };
+  };
+
   const takeNow = (): Take => {
       const t = now();
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
@@ -114,6 +145,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
         unit: {
           settle: () => {
             if (!unit.released) unit.freeAt = now() + options.windowMs + SAFETY_MS;
+            unit.pending = false;
             notify();
           },
           cancel: () => {
@@ -132,18 +164,8 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       pausedUntil = Math.max(pausedUntil, now() + ms);
       notify();
     },
-    estimateWaitMs(unitsAhead) {
-      const t = now();
-      const paused = Math.max(0, pausedUntil - t);
-      const pacing = pacingWaitMs(tat, t, intervalMs, options.burst, unitsAhead);
-      // Purging only frees units, so a window with room as it stands needs no scan: admission
-      // asks this for every call that waits, and a full scan of a busy window is thousands of units.
-      if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
-      used.purge(t, true);
-      if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
-      const windowWait = waitForUnits(freeTimes(), options.limit, options.windowMs, t, unitsAhead);
-      return Math.max(paused, windowWait, pacing);
-    },
+    estimateWaitMs: (unitsAhead) => estimator()(unitsAhead),
+    estimator,
     onChange(listener) {
       listeners.push(listener);
     },
