@@ -117,6 +117,27 @@ function servingOrder(gate: ReturnType<typeof admission>) {
   return { order, run };
 }
 
+/**
+ * A budget store the test drives: it grants only the units the test opens, estimates one unit per
+ * 100 ms whatever the clock, and lets the test announce a change as a freed unit would.
+ */
+function scriptedStore() {
+  let units = 0;
+  let listener = () => {};
+  const unit = { settle() {}, cancel() {} };
+  const estimate = (unitsAhead: number) => unitsAhead * 100;
+  const store: WindowStore = {
+    take: async () => (units > 0 ? ((units -= 1), { granted: true, unit }) : { granted: false, retryInMs: 60_000 }),
+    pause() {},
+    estimateWaitMs: estimate,
+    estimator: () => estimate,
+    onChange: (changed) => void (listener = changed),
+    status: () => ({ mode: 'local', ready: true, degraded: false, detail: 'test' }),
+    async close() {},
+  };
+  return { store, open: (n: number) => void (units += n), changed: () => listener() };
+}
+
 describe('admission', () => {
   it('When one caller floods, then another caller is still served next (round-robin across callers)', async () => {
     const gate = admission(1, 200);
@@ -196,18 +217,8 @@ describe('admission', () => {
   });
 
   it('When a newcomer is served first and the oldest waiter can no longer make its deadline, then it is refused at once, though later waiters can still make theirs', async () => {
-    // A store that grants nothing and estimates one unit per 100 ms, so the test sets the clock.
     let t = 0;
-    let changed = () => {};
-    const store: WindowStore = {
-      take: async () => ({ granted: false, retryInMs: 60_000 }),
-      pause() {},
-      estimateWaitMs: (unitsAhead) => unitsAhead * 100,
-      estimator: () => (unitsAhead) => unitsAhead * 100,
-      onChange: (listener) => void (changed = listener),
-      status: () => ({ mode: 'local', ready: true, degraded: false, detail: 'test' }),
-      async close() {},
-    };
+    const { store, changed } = scriptedStore();
     const gate = createAdmission({
       store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 1000, now: () => t,
     });
@@ -230,6 +241,45 @@ describe('admission', () => {
     assert.deepEqual(gate.stats().queued.interactive, 2);
     abort.abort(new Error('test over'));
     await Promise.all([oldest, newer, light]);
+  });
+
+  it('When light callers have been served ahead of a flood, then the flood\'s next call is admitted only if it would still make it with as many going ahead again', async () => {
+    let t = 0;
+    const { store, changed, open } = scriptedStore();
+    const gate = createAdmission({
+      store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 250, now: () => t,
+    });
+    const abort = new AbortController();
+    const outcomes: string[] = [];
+    const call = (name: string, caller: string) =>
+      gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
+        (permit) => (outcomes.push(`${name} served`), permit.release()),
+        (error: { status?: number }) => void outcomes.push(`${name} ${error.status ?? 'gone'}`),
+      );
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    open(1);
+    const calls = [call('flood 1', 'flooder')];
+    await settle();
+    calls.push(call('flood 2', 'flooder')); // waits: 100 ms
+    open(1);
+    calls.push(call('light 1', 'light')); // waited alone, served ahead of flood 2
+    changed();
+    await settle();
+    assert.deepEqual(outcomes, ['flood 1 served', 'light 1 served']);
+    // Flood 3 would be second (200 ms), and third if a light call goes ahead again (300 ms): over 250.
+    calls.push(call('flood 3', 'flooder'));
+    await settle();
+    assert.deepEqual(outcomes.slice(2), ['flood 3 429'], 'refused at once, not queued to be pushed past its deadline');
+    t = 251; // the light call was served more than a queue wait ago: nothing is reserved for it any more
+    calls.push(call('flood 4', 'flooder'));
+    await settle();
+    assert.ok(!outcomes.includes('flood 4 429'), `flood 4 waits: ${outcomes.join(', ')}`);
+    calls.push(call('light 2', 'light')); // waits alone: nothing is reserved against it
+    await settle();
+    assert.ok(!outcomes.includes('light 2 429'), `light 2 waits: ${outcomes.join(', ')}`);
+    assert.equal(gate.stats().queued.interactive, 2);
+    abort.abort(new Error('test over'));
+    await Promise.all(calls);
   });
 
   it('When the caller goes away while queued, then it leaves the queue and takes no budget', async () => {

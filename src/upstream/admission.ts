@@ -40,6 +40,8 @@ export interface AdmissionStats {
 
 interface Waiter {
   caller: string;
+  /** Its caller had nothing else waiting: it goes ahead of callers that do. */
+  alone: boolean;
   callClass: CallClass;
   enqueuedAt: number;
   deadlineAt: number;
@@ -72,7 +74,32 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
   // When each caller was last given a unit, oldest first; bounded, oldest out.
   const lastServed = new Map<string, number>();
-  const noteServed = (caller: string) => {
+  // Units given, within the last queue wait, to calls that waited alone (a light caller's) while
+  // other callers waited: such calls arrive unannounced and go ahead of a flood's, so a flood's
+  // next call is admitted only if it would still make it with as many going ahead again.
+  // Otherwise each of them pushes the flood's newest calls past their deadlines, and those are
+  // refused late, not at once. Bounded by the budget: only queued calls are counted.
+  const aloneGrants: Array<{ caller: string; at: number }> = [];
+  const aloneGrantsOf = new Map<string, number>();
+  const forgetAloneGrants = () => {
+    const since = now() - options.queueWaitMs;
+    for (let first = aloneGrants[0]; first && first.at < since; first = aloneGrants[0]) {
+      aloneGrants.shift();
+      const left = (aloneGrantsOf.get(first.caller) ?? 1) - 1;
+      if (left > 0) aloneGrantsOf.set(first.caller, left);
+      else aloneGrantsOf.delete(first.caller);
+    }
+  };
+  const aloneGrantsAhead = (caller: string) => {
+    forgetAloneGrants();
+    return aloneGrants.length - (aloneGrantsOf.get(caller) ?? 0);
+  };
+  const noteServed = (caller: string, aheadOfOthers: boolean) => {
+    if (aheadOfOthers) {
+      forgetAloneGrants();
+      aloneGrants.push({ caller, at: now() });
+      aloneGrantsOf.set(caller, (aloneGrantsOf.get(caller) ?? 0) + 1);
+    }
     lastServed.delete(caller);
     lastServed.set(caller, now());
     if (lastServed.size > LAST_SERVED_MAX) lastServed.delete(lastServed.keys().next().value as string);
@@ -127,7 +154,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
    * advance calls the budget could serve.
    */
   function admissionEstimateMs(callClass: CallClass, caller: string): number {
-    return options.store.estimateWaitMs(positionsIn(callClass)(caller, queuedOf(callClass, caller) + 1));
+    const queued = queuedOf(callClass, caller);
+    const position = positionsIn(callClass)(caller, queued + 1);
+    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) : 0));
   }
 
   /**
@@ -186,7 +215,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const waiter = list.shift() as Waiter;
     if (list.length === 0) queue.delete(caller);
     queuedTotal -= 1;
-    noteServed(caller);
+    noteServed(caller, waiter.alone && queue.size > 0);
     return waiter;
   }
 
@@ -260,7 +289,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
       const take = options.store.takeNow();
       if (take.granted) {
-        noteServed(caller);
+        noteServed(caller, false);
         return Promise.resolve(permitFor(callClass, now(), take.unit));
       }
     }
@@ -289,6 +318,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       const waiter: Waiter = {
         caller,
         callClass,
+        alone: queuedOf(callClass, caller) === 0,
         enqueuedAt: now(),
         deadlineAt: now() + options.queueWaitMs,
         resolve,
