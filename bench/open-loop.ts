@@ -1,8 +1,20 @@
 // A fixed-rate (open-loop) load generator: requests leave on schedule whatever the answers do,
 // so latency at a given load is measured without coordinated omission. Debian's wrk cannot hold
 // a rate, hence this. Latency is timed with performance.now(): sub-millisecond resolution.
+//
+// openLoopProcess() runs it in a process of its own on core 0. In the bench's process its
+// garbage collections stalled the simulated tenant too (one event loop), so a pause of the load
+// generator's showed up as latency of whichever target it was timing.
+import { spawn } from 'node:child_process';
 import { Pool } from 'undici';
 import { percentile } from './support.ts';
+
+interface OpenLoopOptions {
+  ratePerS: number;
+  seconds: number;
+  method: string;
+  headers: Record<string, string>;
+}
 
 export interface OpenLoopResult {
   sent: number;
@@ -11,7 +23,7 @@ export interface OpenLoopResult {
   p99Ms: number;
 }
 
-export async function openLoop(url: string, options: { ratePerS: number; seconds: number; method: string; headers: Record<string, string> }): Promise<OpenLoopResult> {
+export async function openLoop(url: string, options: OpenLoopOptions): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
   const latencies: number[] = [];
@@ -47,4 +59,19 @@ export async function openLoop(url: string, options: { ratePerS: number; seconds
   await Promise.all(pending);
   await pool.close();
   return { sent, ok, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+/** The same, in a child process pinned to core 0 beside the tenant; its result comes back on stdout. */
+export function openLoopProcess(url: string, options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, import.meta.filename, JSON.stringify({ url, options })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as OpenLoopResult) : reject(new Error(`open-loop process exited ${code}`))));
+  });
+}
+
+if (import.meta.main) {
+  const { url, options } = JSON.parse(process.argv[2] as string) as { url: string; options: OpenLoopOptions };
+  process.stdout.write(JSON.stringify(await openLoop(url, options)));
 }

@@ -6,7 +6,7 @@
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
-import { openLoop } from './open-loop.ts';
+import { openLoopProcess } from './open-loop.ts';
 import { BENCH_CLIENT, startProxy, upstreamFor } from './proxies.ts';
 import { procStat, startGateway } from './support.ts';
 import { wrk } from './wrk.ts';
@@ -78,7 +78,7 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       );
       const [result, lightResult, status] = await Promise.all([
         wrk(`${gateway.url}${flood.path}`, { connections: flood.connections ?? 32, seconds, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) }),
-        openLoop(`${gateway.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, method: 'GET', headers: { authorization: `Bearer ${light}` } }),
+        openLoopProcess(`${gateway.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, method: 'GET', headers: { authorization: `Bearer ${light}` } }),
         probe,
       ]);
       const cpuUs = ((procStat(gateway.pid).cpuS - before) * 1e6) / result.requests;

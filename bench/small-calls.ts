@@ -11,7 +11,7 @@ import { cookieBrowser } from '../test/support/cookie-browser.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { loginAs } from '../test/support/session-rig.ts';
 import { inTurns, median, perRoundRatio, procStat, startGateway } from './support.ts';
-import { openLoop, type OpenLoopResult } from './open-loop.ts';
+import { openLoopProcess, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
 
@@ -143,7 +143,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     const rates = (target: Target) => target.saturated.map((r) => r.requestsPerS);
     const gateway = targets.find((t) => t.name.startsWith('gateway (auth'));
     halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
-    const openAt = (t: Target, s: number) => openLoop(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', headers: t.headers });
+    const openAt = (t: Target, s: number) => openLoopProcess(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', headers: t.headers });
     for (const t of targets) await openAt(t, 2);
     await inTurns(targets, rounds, async (t) => {
       const gatewayUnderTest = t.name.startsWith('gateway');

@@ -27,7 +27,8 @@ export function wrk(url: string, options: { connections: number; seconds: number
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) => {
+    // 'close', not 'exit': wrk can exit before its report is read to the end.
+    child.on('close', (code) => {
       const percentile = (p: string) => {
         const match = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)`, 'm').exec(out);
         return match ? toMs(match[1] as string, match[2] as string) : NaN;
