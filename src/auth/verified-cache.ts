@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Caller } from './caller.ts';
 
 // Verifying a signature costs far more than the rest of a request. A token that verified once is
@@ -30,7 +30,8 @@ export function entryBytes(caller: Caller): number {
   return bytes;
 }
 
-const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+// The one-shot hash(): a Hash object per call was 2 % of a small call's CPU.
+const keyOf = (token: string) => hash('sha256', token, 'base64url');
 
 export function createVerifiedCache(now: () => number = Date.now, maxBytes = MAX_CACHE_BYTES): VerifiedCache {
   const entries = new Map<string, { caller: Caller; validUntilMs: number; bytes: number }>();

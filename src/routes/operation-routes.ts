@@ -37,6 +37,7 @@ function valuesOf(op: Operation, req: Request): Record<string, string> {
   paramNames(op).forEach((name, index) => {
     values[name] = (op.params[name] as Operation['params'][string]).check(captured[index]);
   });
+  if (op.query.length === 0) return values;
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   for (const param of op.query) {
     const given = query.getAll(param.name);
