@@ -114,6 +114,7 @@ const HISTORY = `
 | method: the open-loop load generator in a process of its own (core 0), not in the bench process with the tenant; curl and wrk read on \`close\`, not \`exit\` (a process can exit before its output is read: a download was counted failed with its summary lost) | the direct baseline's p99 at half saturation was still 46–72 ms in two runs: core 0 carries the tenant and the load generator at 4000 req/s, and that is the floor of this 2-core layout |
 | tried: the stdout log buffer at 16 KiB instead of 4 KiB (fewer pipe writes) | 145 against 138 µs per call, paired: no gain; not adopted |
 | measured: where the gateway's CSV CPU goes (CPU profile, 6 GiB through it): SHA-256 0.8 s/GiB, socket writes 0.4, GC 0.25; and its idle cost, 6 ms of CPU a second (the metrics' event-loop monitor samples every 10 ms), which is 0.4 s/GiB of the slow reader's 16 MiB/s | a hash worker cannot help while the gateway has one core: see PERFORMANCE.md |
+| tried: SHA-256 on a worker thread, in a minimal node:http + undici proxy (chunks gathered into 1 MiB batches, moved to the worker without a copy), 1 GiB, three runs each, on core 1 alone and on cores 0–1 | one core: 420 MiB/s at 2.45 CPU s/GiB against 580 at 1.75 hashing inline (the batches' copy and the thread's overhead on the same core); two cores: 570 against 610, main thread 1.0 s/GiB against 1.45, because core 0 also carries the tenant and curl. No hashing at all: 850 MiB/s at 1.0 s/GiB. Not adopted |
 
 Tail latency, as it stands (2026-12-01).
 
