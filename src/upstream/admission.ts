@@ -1,5 +1,6 @@
-// Who gets the next unit of upstream budget. Calls wait in bounded per-caller queues, served
-// round-robin across callers so that one caller's flood cannot starve the others; interactive
+// Who gets the next unit of upstream budget. Calls wait in bounded per-caller queues; the next
+// unit goes to the waiting caller served longest ago, so one caller's flood cannot starve the
+// others and callers that keep a queue alternate (round-robin in effect); interactive
 // calls go before CSV exports, and exports have their own concurrency limit so long streams never
 // hold the slots short calls need. A call that cannot be served within its wait limit is refused
 // at once with 429 and an estimate of when budget frees, rather than after waiting in vain.
