@@ -282,6 +282,18 @@ describe('admission', () => {
     await Promise.all(calls);
   });
 
+  it('When a call\'s unit arrives just as its queue wait ends, then it is served, not refused by the deadline firing first', async () => {
+    const { store, changed, open } = scriptedStore(); // estimates 100 ms per unit
+    const gate = createAdmission({
+      store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 100, now: () => 0,
+    });
+    const waiting = gate.acquire({ callClass: 'interactive', caller: 'a', signal: never }); // due at 100 ms: it fits
+    await new Promise((resolve) => setTimeout(resolve, 105)); // the unit comes 5 ms late, as timers do
+    open(1);
+    changed();
+    (await waiting).release();
+  });
+
   it('When the caller goes away while queued, then it leaves the queue and takes no budget', async () => {
     const gate = admission(1, 1000);
     const holder = await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never });

@@ -53,7 +53,7 @@ const BASE: readonly Variable[] = [
   { name: "UPSTREAM_MAX_CONCURRENCY", section: "the tenant", rule: int(1, 10_000), default: "16", doc: "interactive (run-report) upstream calls in flight at once" },
   { name: "UPSTREAM_EXPORT_CONCURRENCY", section: "the tenant", rule: int(1, 10_000), default: "4", doc: "CSV exports in flight at once; a stream holds its slot until its last byte" },
   { name: "UPSTREAM_EXPORT_PER_CALLER", section: "the tenant", rule: int(1, 10_000), default: "2", defaultText: "`2` (or the total, if that is smaller)", doc: "exports one caller (JWT `sub`) may hold at once, running or waiting; beyond it, 429 at once. At most `UPSTREAM_EXPORT_CONCURRENCY`" },
-  { name: "UPSTREAM_QUEUE_WAIT_MS", section: "the tenant", rule: int(0, 600_000), default: "5000", doc: "the longest a call may wait for budget; a call that cannot be served within it gets 429 at once" },
+  { name: "UPSTREAM_QUEUE_WAIT_MS", section: "the tenant", rule: int(0, 600_000), default: "5000", doc: "the longest a call may wait for budget; a call that cannot be served within it gets 429 at once (one due at the very end of it is given 20 ms more, for its timer)" },
   { name: "UPSTREAM_QUEUE_SIZE", section: "the tenant", rule: int(0, 1_000_000), default: "500", doc: "calls waiting for budget, all callers together; beyond it, 429" },
   { name: "UPSTREAM_QUEUE_PER_CALLER", section: "the tenant", rule: int(0, 1_000_000), default: "50", doc: "calls one caller (JWT `sub`) may have waiting; beyond it, 429" },
   { name: "UPSTREAM_TIMEOUT_MS", section: "the tenant", rule: int(1, 600_000), default: "10000", doc: "per attempt, until the response headers" },

@@ -64,6 +64,12 @@ export interface Admission {
   stats(): AdmissionStats;
 }
 
+// A call is admitted when its estimate fits the queue wait, so the last one admitted may be due at
+// the very end of it; the unit's timer and the deadline's fire in the same millisecond, and
+// whichever ran first decided. The deadline is a backstop (a hopeless call is refused as soon as
+// that is known), so it waits this much longer rather than refuse a call as its unit arrives.
+const DEADLINE_GRACE_MS = 20;
+
 // Callers remembered for serving order: beyond it, the longest unserved are forgotten (and so go first).
 const LAST_SERVED_MAX = 10_000;
 
@@ -314,7 +320,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
           waiter.cleanup();
           reject(refuse(admissionEstimateMs(callClass, caller), 'The SailPoint budget is spent for now; try again later.'));
         }
-      }, options.queueWaitMs);
+      }, options.queueWaitMs + DEADLINE_GRACE_MS);
       deadline.unref();
       const waiter: Waiter = {
         caller,
