@@ -129,7 +129,7 @@ export function overloadScenario(multiple: number, seconds: number): Promise<str
 /**
  * A one-shot burst: `multiple` × the limit sent at once by one caller, and a light caller once,
  * halfway through the queue wait. Nothing waits longer than the queue wait, so the budget it can
- * use is what the window hands out in that time, counted by the tenant.
+ * use is what the window hands out in that time, counted by the tenant from its first call.
  */
 export function burstScenario(multiple: number): Promise<string> {
   return withRig(async (rig) => {
@@ -140,9 +140,14 @@ export function burstScenario(multiple: number): Promise<string> {
     rig.send('light');
     const peak = procStat(rig.gatewayPid).rssBytes;
     await rig.settled();
-    const upstreamCalls = rig.tenant.requests.filter((r) => r.atMs >= startedAt).length;
+    // The 600 calls take a few hundred milliseconds to send, so the last of them may be served up
+    // to that much after the first one's queue wait: the budget is judged over one queue wait
+    // (and a little) from the first call that reached the tenant, against what that interval may hold.
+    const reached = rig.tenant.requests.filter((r) => r.atMs >= startedAt).map((r) => r.atMs);
+    const judgedMs = QUEUE_WAIT_MS + 50;
+    const upstreamCalls = reached.filter((at) => at < Math.min(...reached) + judgedMs).length;
     const rss = `${(before.rssBytes / MiB).toFixed(0)} → ${(Math.max(peak, procStat(rig.gatewayPid).rssBytes) / MiB).toFixed(0)} MiB`;
-    return row(`one-shot burst of ${multiple}× the limit (${multiple * LIMIT} calls at once)`, rig, upstreamCalls, possibleIn(QUEUE_WAIT_MS), rss);
+    return row(`one-shot burst of ${multiple}× the limit (${multiple * LIMIT} calls at once)`, rig, upstreamCalls, possibleIn(judgedMs), rss);
   });
 }
 

@@ -138,6 +138,25 @@ function scriptedStore() {
   return { store, open: (n: number) => void (units += n), changed: () => listener() };
 }
 
+/**
+ * Admission over a scriptedStore, with a clock the test sets: wait(name, caller) asks for a unit
+ * and notes in `settled` whether it was served or refused (by status).
+ */
+function scriptedGate(queueWaitMs: number, now: () => number) {
+  const { store, changed, open } = scriptedStore(); // estimates 100 ms per unit
+  const gate = createAdmission({
+    store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs, now,
+  });
+  const abort = new AbortController();
+  const settled: string[] = [];
+  const wait = (name: string, caller: string) =>
+    gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
+      () => void settled.push(`${name} served`),
+      (error: { status?: number }) => void settled.push(`${name} ${error.status ?? 'gone'}`),
+    );
+  return { gate, changed, open, wait, settled, abort };
+}
+
 describe('admission', () => {
   it('When one caller floods, then another caller is still served next (round-robin across callers)', async () => {
     const gate = admission(1, 200);
@@ -218,17 +237,7 @@ describe('admission', () => {
 
   it('When a newcomer is served first and the oldest waiter can no longer make its deadline, then it is refused at once, though later waiters can still make theirs', async () => {
     let t = 0;
-    const { store, changed } = scriptedStore();
-    const gate = createAdmission({
-      store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 1000, now: () => t,
-    });
-    const abort = new AbortController();
-    const settled: string[] = [];
-    const wait = (name: string, caller: string) =>
-      gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
-        () => settled.push(`${name} served`),
-        (error: { status?: number }) => settled.push(`${name} ${error.status ?? 'gone'}`),
-      );
+    const { gate, changed, wait, settled, abort } = scriptedGate(1000, () => t);
     const oldest = wait('oldest', 'flooder'); // due by 1000; its estimate: 100
     t = 800;
     const newer = wait('newer', 'flooder'); // due by 1800; its estimate: 200
@@ -241,6 +250,24 @@ describe('admission', () => {
     assert.deepEqual(gate.stats().queued.interactive, 2);
     abort.abort(new Error('test over'));
     await Promise.all([oldest, newer, light]);
+  });
+
+  it('When a newcomer pushes two calls of a flood past their deadlines, then only the first is refused: the second moves up into its place and still makes it', async () => {
+    let t = 0;
+    const { gate, changed, wait, settled, abort } = scriptedGate(250, () => t);
+    const calls = [wait('first', 'flooder')]; // due by 250; estimate 100
+    t = 40;
+    calls.push(wait('second', 'flooder')); // due by 290; estimate 200
+    t = 60;
+    // The light caller goes first: the first needs 200 of its 190 ms left, the second 300 of 230.
+    // With the first refused, the second is second again: 200 of 230.
+    calls.push(wait('light', 'light'));
+    changed();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(settled, ['first 429']);
+    assert.equal(gate.stats().queued.interactive, 2, 'the second and the light call wait');
+    abort.abort(new Error('test over'));
+    await Promise.all(calls);
   });
 
   it('When light callers have been served ahead of a flood, then the flood\'s next call is admitted only if it would still make it with as many going ahead again', async () => {

@@ -169,23 +169,29 @@ export function createAdmission(options: AdmissionOptions): Admission {
   /**
    * Refuses queued calls that can no longer be served in time, as soon as that is known. Every
    * call is checked: a newcomer served first can push an old call past its near deadline while a
-   * later one, with more time left, still makes it.
+   * later one, with more time left, still makes it. They go one at a time, the one nearest the
+   * front first: it stays hopeless whatever goes after it, while each call refused moves the calls
+   * behind it up, and one pushed by a single unit may then make it after all.
    */
   function shedHopeless(): void {
     const t = now();
     const estimate = options.store.estimator();
     for (const callClass of CLASSES) {
-      const positionOf = positionsIn(callClass);
-      for (const [caller, list] of [...queues[callClass]]) {
-        const hopeless = list.flatMap((waiter, i) => {
-          const estimateMs = estimate(positionOf(caller, i + 1));
-          return estimateMs > waiter.deadlineAt - t ? [{ waiter, estimateMs }] : [];
-        });
-        for (const { waiter, estimateMs } of hopeless) {
-          dequeue(waiter);
-          waiter.cleanup();
-          waiter.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
+      for (;;) {
+        const positionOf = positionsIn(callClass);
+        let first: { waiter: Waiter; position: number; estimateMs: number } | undefined;
+        for (const [caller, list] of queues[callClass]) {
+          list.forEach((waiter, i) => {
+            const position = positionOf(caller, i + 1);
+            if (first && first.position <= position) return;
+            const estimateMs = estimate(position);
+            if (estimateMs > waiter.deadlineAt - t) first = { waiter, position, estimateMs };
+          });
         }
+        if (!first) break;
+        dequeue(first.waiter);
+        first.waiter.cleanup();
+        first.waiter.reject(refuse(first.estimateMs, 'The SailPoint budget is spent for now; try again later.'));
       }
     }
   }
