@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import request from 'supertest';
 import { createAdmission, type CallClass, type Permit } from '../src/upstream/admission.ts';
-import { createLocalWindow, waitForUnits, type WindowStore } from '../src/upstream/budget/window.ts';
+import { createLocalWindow, unitWaits, type WindowStore } from '../src/upstream/budget/window.ts';
 import { eventually, exportPath, runReportPath, startHarness } from './support/harness.ts';
 
 const never = new AbortController().signal;
@@ -21,13 +21,13 @@ function admission(limit: number, windowMs: number, overrides: Partial<Parameter
 }
 
 describe('the sliding-window arithmetic', () => {
-  it('waitForUnits: free units cost nothing; then each unit frees in order, and reuse costs a window', () => {
-    assert.equal(waitForUnits([], 3, 1000, 0, 3), 0);
-    assert.equal(waitForUnits([500], 3, 1000, 0, 2), 0);
-    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 1), 100);
-    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 3), 300);
-    assert.equal(waitForUnits([300, 100, 200], 3, 1000, 0, 4), 1100);
-    assert.equal(waitForUnits([500], 3, 1000, 0, 4), 1000, 'a unit free now, taken now, frees a window from now');
+  it('unitWaits: free units cost nothing; then each unit frees in order, and reuse costs a window', () => {
+    assert.equal(unitWaits([], 3, 1000, 0)(3), 0);
+    assert.equal(unitWaits([500], 3, 1000, 0)(2), 0);
+    assert.equal(unitWaits([300, 100, 200], 3, 1000, 0)(1), 100);
+    assert.equal(unitWaits([300, 100, 200], 3, 1000, 0)(3), 300);
+    assert.equal(unitWaits([300, 100, 200], 3, 1000, 0)(4), 1100);
+    assert.equal(unitWaits([500], 3, 1000, 0)(4), 1000, 'a unit free now, taken now, frees a window from now');
   });
 
   it('a unit settles windowMs after the answer, not after the take', async () => {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { realisticCsv } from '../src/sandbox/csv.ts';
 import { SANDBOX_SOURCES } from '../src/sandbox/start.ts';
-import { launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
+import { inFreshPage, launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
 import { PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
 
 const SANDBOX_URL = 'http://127.0.0.1:8080';
@@ -51,21 +51,15 @@ describe('the README’s front-end snippets, as printed', () => {
   });
 
   it('fetch with the session cookie, in the console of /app/ once logged in', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
+    await inFreshPage(browser, async (page) => {
       await logInThroughApp(page, rig.h.url, PERSONAS[0]?.name ?? '');
       const logged = (await page.evaluate(inPage(code.get('session') ?? ''))) as unknown[][];
       assert.deepEqual(logged, [[['CERT_ADMIN'], 202, ['CAMPAIGN_STATUS_REPORT PENDING']]]);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('fetch with a bearer token, from a page on another origin in CORS_ORIGINS', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
+    await inFreshPage(browser, async (page) => {
       await page.goto(`${otherOrigin}/index.html`);
       const token = await rig.h.token({ permissions: ['idn:nesr:read'] });
       const printed = (code.get('bearer') ?? '').replace(SANDBOX_URL, rig.h.url).replace('NESR_READER_TOKEN', token);
@@ -75,9 +69,7 @@ describe('the README’s front-end snippets, as printed', () => {
       assert.match(disposition, /^attachment; filename=".+\.csv"$/);
       assert.match(requestId, /^[\w-]{8,}$/);
       assert.equal(lines, 20_002, 'a header, 20 000 rows and the final newline');
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('sailpoint-api-client with the gateway as its base URL, in Node', async () => {

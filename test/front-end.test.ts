@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
+import { inFreshPage, launchChromium, logInThroughApp, staticFrontEnd } from './support/chromium.ts';
 import { CAMPAIGN, campaignReportsPath, eventually, exportPath, startHarness, type Harness } from './support/harness.ts';
 import { pastRenewal, PERSONAS, startSessionRig, type SessionRig } from './support/session-rig.ts';
 
@@ -86,9 +86,7 @@ describe('the example front-end in Chromium: session mode', () => {
   });
 
   it('works from the keyboard alone, and every control has a label', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
+    await inFreshPage(browser, async (page) => {
       await page.goto(`${rig.h.url}/app/`);
       await page.getByRole('link', { name: 'Log in' }).waitFor();
       assert.equal(await page.evaluate('document.activeElement.id'), 'login-link', 'focus starts on the way in');
@@ -106,9 +104,7 @@ describe('the example front-end in Chromium: session mode', () => {
       assert.equal(await page.evaluate('document.activeElement.id'), 'start-report');
       await page.keyboard.press('Enter');
       await page.locator('#report-message', { hasText: /Report started|SUCCESS/ }).waitFor({ timeout: 20_000 });
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   it('a non-employee reader downloads CSVs with progress (bytes of Content-Length, or bytes and rows when chunked), byte for byte', async () => {
@@ -267,9 +263,7 @@ describe('the example front-end in Chromium: the shared budget used up', () => {
   });
 
   it('a 429 shows a countdown from Retry-After, and the call is made again when it ends', async () => {
-    const context = await browser.newContext();
-    try {
-      const page = await context.newPage();
+    await inFreshPage(browser, async (page) => {
       await page.goto(`${h.url}/app/?gateway=${encodeURIComponent(h.url)}`);
       await page.getByLabel('Token from your identity provider').fill(await h.token({ roles: ['CERT_ADMIN'] }));
       await page.getByRole('button', { name: 'Use this token' }).click();
@@ -284,9 +278,7 @@ describe('the example front-end in Chromium: the shared budget used up', () => {
       await page.locator('#report-message', { hasText: /^$/ }).waitFor({ timeout: 10_000 });
       assert.equal(lists(), 3, 'and made again after the countdown');
       assert.ok(h.logs().some((l) => l.msg === 'request completed' && l.status === 429), 'the gateway answered 429');
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 

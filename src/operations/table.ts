@@ -138,7 +138,7 @@ export const paramNames = (op: Operation): readonly string[] => templateOf(op).n
  * bad id reaches validation and gets its 400 rather than a 404.
  */
 export function pathPattern(op: Operation): RegExp {
-  const source = op.path.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('([^/]*)');
+  const source = templateOf(op).between.map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('([^/]*)');
   return new RegExp(`^${source}$`);
 }
 

@@ -177,23 +177,27 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const t = now();
     const estimate = options.store.estimator();
     for (const callClass of CLASSES) {
-      for (;;) {
-        const positionOf = positionsIn(callClass);
-        let first: { waiter: Waiter; position: number; estimateMs: number } | undefined;
-        for (const [caller, list] of queues[callClass]) {
-          list.forEach((waiter, i) => {
-            const position = positionOf(caller, i + 1);
-            if (first && first.position <= position) return;
-            const estimateMs = estimate(position);
-            if (estimateMs > waiter.deadlineAt - t) first = { waiter, position, estimateMs };
-          });
-        }
-        if (!first) break;
+      for (let first = firstHopeless(callClass, estimate, t); first; first = firstHopeless(callClass, estimate, t)) {
         dequeue(first.waiter);
         first.waiter.cleanup();
         first.waiter.reject(refuse(first.estimateMs, 'The SailPoint budget is spent for now; try again later.'));
       }
     }
+  }
+
+  /** The waiting call nearest the front of its class that can no longer make its deadline. */
+  function firstHopeless(callClass: CallClass, estimate: (unitsAhead: number) => number, t: number): { waiter: Waiter; estimateMs: number } | undefined {
+    const positionOf = positionsIn(callClass);
+    let first: { waiter: Waiter; position: number; estimateMs: number } | undefined;
+    for (const [caller, list] of queues[callClass]) {
+      list.forEach((waiter, i) => {
+        const position = positionOf(caller, i + 1);
+        if (first && first.position <= position) return;
+        const estimateMs = estimate(position);
+        if (estimateMs > waiter.deadlineAt - t) first = { waiter, position, estimateMs };
+      });
+    }
+    return first;
   }
 
   function refuse(waitMs: number, why: string): GatewayError {

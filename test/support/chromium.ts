@@ -16,6 +16,16 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** A page in a fresh browser profile for `use`; the profile is thrown away after, whatever happened. */
+export async function inFreshPage<T>(browser: Browser, use: (page: Page) => Promise<T>): Promise<T> {
+  const context = await browser.newContext();
+  try {
+    return await use(await context.newPage());
+  } finally {
+    await context.close();
+  }
+}
+
 /** The example front-end's files served on a port of their own: another origin than the gateway's. */
 export async function staticFrontEnd(): Promise<{ origin: string; close(): Promise<void> }> {
   const server = express().use(express.static(FRONT_END_DIR)).listen(0, '127.0.0.1');

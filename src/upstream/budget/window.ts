@@ -73,9 +73,6 @@ export function unitWaits(freeAtMs: number[], limit: number, windowMs: number, n
   };
 }
 
-export const waitForUnits = (freeAtMs: number[], limit: number, windowMs: number, nowMs: number, unitsAhead: number): number =>
-  unitWaits(freeAtMs, limit, windowMs, nowMs)(unitsAhead);
-
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
 function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
   const toleranceMs = (burst - 1) * intervalMs;
