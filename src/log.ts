@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { BatchedLines } from './batched-lines.ts';
 
 export type { Logger };
 
@@ -12,9 +13,10 @@ const REDACT_PATHS = [
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   if (destination === undefined) {
-    // Buffered: one write per 4 KiB of lines rather than one per line, flushed at least every
-    // second so a quiet gateway's lines still appear promptly. main.ts flushes on exit.
-    const stdout = pino.destination({ sync: false, minLength: 4096 });
+    // One write per 16 KiB of lines rather than one per line, flushed at least every second so a
+    // quiet gateway's lines still appear promptly. main.ts flushes on exit. Up to 1 MiB waits
+    // while stdout takes nothing; beyond that lines are dropped and counted (batched-lines.ts).
+    const stdout = new BatchedLines(1, { batchBytes: 16 * 1024, capacityBytes: 1024 * 1024 });
     setInterval(() => stdout.flush(), 1000).unref();
     destination = stdout;
   }
