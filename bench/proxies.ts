@@ -138,6 +138,8 @@ export async function startProxy(name: string, upstream: Upstream): Promise<Prox
       return nodePeer(TYPICAL_BFF, 'bench/peers/typical-bff.ts', upstream);
     case 'bare-node':
       return nodePeer('node:http alone', 'bench/peers/bare-node.ts', upstream);
+    case 'node-sha256':
+      return nodePeer(NODE_SHA256, 'bench/peers/node-sha256.ts', upstream);
     case 'nginx':
       return nginxPeer(upstream);
     default:
@@ -148,6 +150,11 @@ export async function startProxy(name: string, upstream: Upstream): Promise<Prox
 export const TYPICAL_BFF = 'typical BFF (Express, jose, rate limit, pino-http, http-proxy-middleware)';
 
 export const PROXIES = ['gateway', 'typical-bff', 'reply-from', 'http-proxy-middleware', 'nginx'];
+
+export const NODE_SHA256 = 'node:http + undici + SHA-256, nothing else (the floor for hashing in Node)';
+
+/** The CSV's targets: the proxies, and what hashing the bytes costs in Node with nothing around it. */
+export const CSV_TARGETS = [...PROXIES, 'node-sha256'];
 
 /** The peers that check the caller's token, and so get a real one. */
 export const VERIFYING_PEERS = new Set(['gateway', 'typical-bff']);

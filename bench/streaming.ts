@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
+import { BENCH_CLIENT, CSV_TARGETS, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
 import { inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
 
@@ -128,7 +128,7 @@ export async function streamingScenario(rounds: number, only?: string[]): Promis
     const targets: Target[] = [
       { name: 'direct to the tenant (the limit)', url: tenant.origin, token: upstreamToken, readers: readerTokens.map(() => upstreamToken), pid: undefined, fast: [], fastCpu: [], match: true },
     ];
-    for (const name of only ?? PROXIES) {
+    for (const name of only ?? CSV_TARGETS) {
       const proxy = await startProxy(name, upstream);
       if (!proxy) continue;
       proxies.push(proxy);
