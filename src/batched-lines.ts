@@ -14,14 +14,16 @@ export interface BatchedLinesOptions {
   capacityBytes: number;
   /** How soon to try again after the descriptor took nothing (EAGAIN). */
   retryMs?: number;
+  /** Told once per failure instead of stderr: what the owner does about a descriptor that failed. */
+  onFailure?: (error: Error) => void;
 }
 
 /**
  * A pino destination for a file descriptor. It never blocks on a full non-blocking pipe and never
  * grows without bound: what does not fit waits for the next try, and what does not fit in
  * capacityBytes is dropped, with one line saying how many once writing resumes. A failed
- * descriptor (a closed pipe, a full disk) is reported on stderr once per failure, not thrown:
- * losing log lines must not stop the gateway answering.
+ * descriptor (a closed pipe, a full disk) is reported once per failure (on stderr unless told
+ * otherwise), not thrown: losing log lines must not stop the gateway answering.
  */
 export class BatchedLines {
   private readonly fd: number;
@@ -33,12 +35,14 @@ export class BatchedLines {
   private droppedAudit = 0;
   private retry: NodeJS.Timeout | undefined;
   private failed: string | undefined;
+  private readonly onFailure: (error: Error) => void;
 
   constructor(fd: number, options: BatchedLinesOptions) {
     this.fd = fd;
     this.batchBytes = options.batchBytes;
     this.retryMs = options.retryMs ?? 10;
     this.buffer = Buffer.allocUnsafe(options.capacityBytes);
+    this.onFailure = options.onFailure ?? ((error) => void process.stderr.write(`log lines could not be written to descriptor ${fd}: ${error.message}\n`));
   }
 
   write(line: string): boolean {
@@ -71,8 +75,9 @@ export class BatchedLines {
         // Nothing will take these bytes: drop them rather than try the same write forever.
         this.countDropped(written, this.used);
         written = this.used;
-        if (this.failed !== code) process.stderr.write(`log lines could not be written to descriptor ${this.fd}: ${(error as Error).message}\n`);
+        const first = this.failed !== code;
         this.failed = code;
+        if (first) this.onFailure(error as Error);
       }
     }
     this.buffer.copyWithin(0, written, this.used);

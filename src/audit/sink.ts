@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { BatchedLines } from '../batched-lines.ts';
 import type { AuditRecord } from './record.ts';
 
 /** Where audit records go: interleaved with the logs on stdout, or a file of their own. */
@@ -11,50 +12,53 @@ export interface AuditSink {
   flush(): void;
 }
 
-type FileStream = ReturnType<typeof pino.destination>;
-
 /**
  * On stdout the records share the log stream, so a line is never split by another writer; the
  * leading "kind":"audit" is the marker to route them by. A file gets every record as soon as it
- * is written, not batched: an audit trail must not lose its last seconds in a crash.
+ * is written, not batched, and from the event loop: an audit trail must not lose its last seconds
+ * in a crash, and a record handed to the kernel at once is not lost when the process dies (an
+ * asynchronous write also cost a thread-pool round trip per record).
  */
 export function createAuditSink(destination: AuditDestination, logger: Logger): AuditSink {
   if (destination.kind === 'stdout') {
     const stdout = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
     return { write: (record) => void stdout.write(`${JSON.stringify(record)}\n`), flush: () => {} };
   }
+  const { path } = destination;
   // Fail at start, in the operator's words, rather than at the first record.
   try {
-    closeSync(openSync(destination.path, 'a', 0o640));
+    closeSync(openSync(path, 'a', 0o640));
   } catch (error) {
     throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
   }
-  const open = (): FileStream => {
-    const file = pino.destination({ dest: destination.path, append: true, sync: false, minLength: 0 });
-    // An unhandled 'error' would end the process; a full disk is an operator's alarm, not a crash.
-    // The failed stream is dropped (its buffered records are lost, and say so) and the next record
-    // opens the file again, so the trail resumes once there is room.
-    file.on('error', () => {}); // a failed stream can report its failure more than once
-    file.once('error', (error: Error) => {
-      logger.error({ err: error.message, path: destination.path }, 'audit record could not be written');
-      if (current === file) current = undefined;
-      // Destroyed, it is skipped by the flush-on-exit that would otherwise retry it forever.
-      file.destroy();
+  // A write that fails (a full disk) is an operator's alarm, not a crash: the failed descriptor is
+  // dropped (the record in that write is lost, and the log line says so) and the next record opens
+  // the file again, so the trail resumes once there is room.
+  const open = (): BatchedLines | undefined => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'a', 0o640);
+    } catch (error) {
+      logger.error({ err: (error as Error).message, path }, 'audit record could not be written');
+      return undefined;
+    }
+    const file: BatchedLines = new BatchedLines(fd, {
+      batchBytes: 0,
+      capacityBytes: 1024 * 1024,
+      onFailure: (error) => {
+        logger.error({ err: error.message, path }, 'audit record could not be written');
+        if (current === file) current = undefined;
+        closeSync(fd);
+      },
     });
     return file;
   };
-  let current: FileStream | undefined = open();
+  let current: BatchedLines | undefined = open();
   return {
     write(record) {
       current ??= open();
-      current.write(`${JSON.stringify(record)}\n`);
+      current?.write(`${JSON.stringify(record)}\n`);
     },
-    flush() {
-      try {
-        current?.flushSync();
-      } catch (error) {
-        logger.error({ err: (error as Error).message, path: destination.path }, 'audit records could not be flushed');
-      }
-    },
+    flush: () => current?.flush(),
   };
 }
