@@ -34,7 +34,7 @@ describe('batched log lines', () => {
     }
   });
 
-  it('When the pipe takes nothing, then nothing blocks: lines wait up to the capacity, the rest are counted and reported once it drains', async () => {
+  it('When the pipe takes nothing, then nothing blocks: lines wait up to the capacity, the ones refused are counted and reported once it drains', async () => {
     // cat's stdout is not read, so once its pipe is full cat stops reading and its stdin fills too.
     const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
     cat.stdout.pause();
@@ -60,7 +60,10 @@ describe('batched log lines', () => {
       await eventually(() => received.includes('log lines dropped'), 'the dropped lines reported once the pipe drains');
       const lines = received.trimEnd().split('\n').map((l) => JSON.parse(l) as { n?: number; dropped?: number; auditRecordsDropped?: number; level?: string });
       const kept = lines.filter((l) => l.n !== undefined).map((l) => l.n as number);
-      assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => i), 'the lines kept are whole, in order, with no gap');
+      // cat may take a little while the lines are written, so a line can fit again after others
+      // were refused: what is kept is whole and in order, and everything else is counted.
+      assert.equal(kept[0], 0);
+      assert.ok(kept.every((n, i) => i === 0 || n > (kept[i - 1] as number)), 'the lines kept are whole and in order');
       const note = lines.at(-1);
       assert.equal(note?.level, 'warn');
       assert.equal(note?.dropped, total - kept.length, 'every line not written is counted');
