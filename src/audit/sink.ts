@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
-import pino, { type DestinationStream, type Logger } from 'pino';
 import { BatchedLines } from '../batched-lines.ts';
+import { destinationOf, type Logger } from '../log.ts';
 import type { AuditRecord } from './record.ts';
 
 /** Where audit records go: interleaved with the logs on stdout, or a file of their own. */
@@ -21,7 +21,7 @@ export interface AuditSink {
  */
 export function createAuditSink(destination: AuditDestination, logger: Logger): AuditSink {
   if (destination.kind === 'stdout') {
-    const stdout = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] as DestinationStream;
+    const stdout = destinationOf(logger);
     return { write: (record) => void stdout.write(`${JSON.stringify(record)}\n`), flush: () => {} };
   }
   const { path } = destination;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../log.ts';
+import { writeLineAs, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { openContext } from './context.ts';
 
@@ -21,8 +21,9 @@ export function accessLog(logger: Logger, metrics: Metrics) {
       metrics.requests.inc({ route: context.route, status });
       metrics.requestSeconds.observe({ route: context.route }, durationMs / 1000);
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level](
+      writeLineAs(
+        logger,
+        level,
         {
           requestId: context.requestId,
           method: req.method,
