@@ -45,10 +45,14 @@ export class BatchedLines {
     this.onFailure = options.onFailure ?? ((error) => void process.stderr.write(`log lines could not be written to descriptor ${fd}: ${error.message}\n`));
   }
 
+  // A UTF-8 byte count is at most three per UTF-16 unit: room for that needs no measuring.
+  private hasRoomFor(line: string): boolean {
+    return this.buffer.length - this.used >= line.length * 3;
+  }
+
   write(line: string): boolean {
-    // A UTF-8 byte count is at most three per UTF-16 unit: room for that needs no measuring.
-    if (this.buffer.length - this.used < line.length * 3) this.flush();
-    if (this.buffer.length - this.used < line.length * 3) {
+    if (!this.hasRoomFor(line)) this.flush();
+    if (!this.hasRoomFor(line)) {
       this.dropped += 1;
       if (line.startsWith(AUDIT_PREFIX)) this.droppedAudit += 1;
       return false;

@@ -45,9 +45,9 @@ export function destinationOf(logger: Logger): DestinationStream {
  * logger's destination: for the access line, which every request writes. Serialised by
  * JSON.stringify instead of pino's generic code, the small call went from 106.6 to 98.5 us (both
  * builds in turns, 6 rounds, lower in each). Only for fixed fields that never hold a secret:
- * pino's redaction is not applied.
+ * pino's redaction is not applied. The caller checks `logger.isLevelEnabled(level)` first, so
+ * that the fields are only gathered for a line that is written.
  */
 export function writeLineAs(logger: Logger, level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
-  if (!logger.isLevelEnabled(level)) return;
   destinationOf(logger).write(`${JSON.stringify({ level, time: new Date().toISOString(), ...BASE, ...fields, msg })}\n`);
 }

@@ -25,23 +25,10 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
     return { write: (record) => void stdout.write(`${JSON.stringify(record)}\n`), flush: () => {} };
   }
   const { path } = destination;
-  // Fail at start, in the operator's words, rather than at the first record.
-  try {
-    closeSync(openSync(path, 'a', 0o640));
-  } catch (error) {
-    throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
-  }
   // A write that fails (a full disk) is an operator's alarm, not a crash: the failed descriptor is
   // dropped (the record in that write is lost, and the log line says so) and the next record opens
   // the file again, so the trail resumes once there is room.
-  const open = (): BatchedLines | undefined => {
-    let fd: number;
-    try {
-      fd = openSync(path, 'a', 0o640);
-    } catch (error) {
-      logger.error({ err: (error as Error).message, path }, 'audit record could not be written');
-      return undefined;
-    }
+  const writerOn = (fd: number): BatchedLines => {
     const file: BatchedLines = new BatchedLines(fd, {
       batchBytes: 0,
       capacityBytes: 1024 * 1024,
@@ -53,10 +40,24 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
     });
     return file;
   };
-  let current: BatchedLines | undefined = open();
+  let current: BatchedLines | undefined;
+  // Opened at start so that a path that cannot be written fails there, in the operator's words.
+  try {
+    current = writerOn(openSync(path, 'a', 0o640));
+  } catch (error) {
+    throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
+  }
+  const reopen = (): BatchedLines | undefined => {
+    try {
+      return writerOn(openSync(path, 'a', 0o640));
+    } catch (error) {
+      logger.error({ err: (error as Error).message, path }, 'audit record could not be written');
+      return undefined;
+    }
+  };
   return {
     write(record) {
-      current ??= open();
+      current ??= reopen();
       current?.write(`${JSON.stringify(record)}\n`);
     },
     flush: () => current?.flush(),

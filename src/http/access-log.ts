@@ -21,6 +21,7 @@ export function accessLog(logger: Logger, metrics: Metrics) {
       metrics.requests.inc({ route: context.route, status });
       metrics.requestSeconds.observe({ route: context.route }, durationMs / 1000);
       const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
       writeLineAs(
         logger,
         level,
