@@ -8,7 +8,7 @@ import { createGateway } from './gateway.ts';
 import { createHttpServer } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { readProcessLimits } from './process-limits.ts';
-import { sandboxBanner, startSandbox, type Sandbox } from './sandbox/start.ts';
+import type { Sandbox } from './sandbox/start.ts';
 
 async function main(): Promise<void> {
   const parsed = parseConfig(process.env, readProcessLimits());
@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   if (config.targets) {
     targets = config.targets;
   } else {
-    sandbox = await startSandbox();
+    // Loaded only in sandbox mode: the simulated tenant and its OpenID Connect provider
+    // (oidc-provider, koa: about 200 modules) would otherwise sit in every production gateway's heap.
+    sandbox = await (await import('./sandbox/start.ts')).startSandbox();
     targets = sandbox.targets;
     logger.warn('SANDBOX MODE: serving a simulated tenant; set UPSTREAM_BASE_URL for a real one');
   }
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     logger.info({ host: config.adminHost, port: (admin.address() as AddressInfo).port }, 'admin listening (/metrics, /healthz, /readyz)');
   }
   await gateway.warm();
-  if (sandbox) process.stdout.write(`${sandboxBanner(sandbox, `http://127.0.0.1:${port}`)}\n`);
+  if (sandbox) process.stdout.write(`${sandbox.banner(`http://127.0.0.1:${port}`)}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startGatewayProcess, type GatewayProcess } from './support/gateway-process.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGatewayProcess, startProcessSetup, type GatewayProcess } from './support/gateway-process.ts';
 import { cookieBrowser } from './support/cookie-browser.ts';
 import { eventually } from './support/harness.ts';
 
@@ -84,4 +87,20 @@ describe('sandbox mode (npm start with no configuration)', () => {
     assert.match(gateway.stdout(), /"msg":"stopped"/);
   });
 
+});
+
+describe('a gateway with a tenant configured', () => {
+  it('loads none of the sandbox: its simulated tenant and OpenID Connect provider stay out of the heap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loads-'));
+    const file = join(dir, 'loaded.txt');
+    try {
+      const setup = await startProcessSetup({}, { RECORD_LOADS_TO: file }, { nodeArgs: ['--import', './test/support/record-loads.ts'] });
+      await setup.close();
+      const loaded = readFileSync(file, 'utf8').split('\n');
+      assert.ok(loaded.some((url) => url.endsWith('/src/gateway.ts')), 'the recording saw the gateway load');
+      assert.deepEqual(loaded.filter((url) => /\/src\/sandbox\/(start|tenant|oidc-provider)\.ts$|\/node_modules\/(oidc-provider|koa)\//.test(url)).slice(0, 3), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

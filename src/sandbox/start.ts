@@ -22,6 +22,8 @@ export interface Sandbox {
   frontEnd: Router;
   /** Starts the sandbox's OpenID Connect provider for a gateway at this origin: session mode's settings. */
   startSessions(gatewayOrigin: string): Promise<SessionSettings>;
+  /** What `npm start` prints for a gateway at this address. */
+  banner(gatewayUrl: string): string;
   close(): Promise<void>;
 }
 
@@ -64,7 +66,7 @@ export async function startSandbox(): Promise<Sandbox> {
     mint('no-grants', {}, []),
   ]);
   let idp: OidcSandbox | undefined;
-  return {
+  const sandbox: Sandbox = {
     tenant,
     personas,
     frontEnd: frontEndRoutes({ campaigns: SANDBOX_CAMPAIGNS, sources: Object.values(SANDBOX_SOURCES) }),
@@ -101,17 +103,19 @@ export async function startSandbox(): Promise<Sandbox> {
       tenant: { baseUrl: new URL(tenant.origin), tokenUrl: new URL(tenant.tokenUrl), clientId, clientSecret },
       callers: { keys: { kind: 'jwks', url: new URL(issuer.jwksUrl) }, issuer: issuer.issuer, audience: [issuer.audience] },
     },
+    banner: (gatewayUrl) => sandboxBanner(sandbox, gatewayUrl),
     async close() {
       await Promise.all([tenant.close(), issuer.close(), idp?.close()]);
     },
   };
+  return sandbox;
 }
 
 /** What `npm start` prints in sandbox mode: loud, with tokens and curl lines that work as printed. */
 const startReport = pathOf(operation('startCampaignReport'), { id: SANDBOX_CAMPAIGNS[0] as string, type: 'CAMPAIGN_STATUS_REPORT' });
 const listReports = pathOf(operation('getCampaignReports'), { id: SANDBOX_CAMPAIGNS[0] as string });
 
-export function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
+function sandboxBanner(sandbox: Sandbox, gatewayUrl: string): string {
   const token = (name: string) => sandbox.personas.find((p) => p.name === name)?.token ?? '';
   const lines = [
     '',

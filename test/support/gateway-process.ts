@@ -26,13 +26,16 @@ function statusField(pid: number, field: string): number {
 export interface ProcessOptions {
   /** The process's limit on open file descriptors (ulimit -n). */
   fdLimit?: number;
+  /** Node.js options before the script, such as --import. */
+  nodeArgs?: string[];
 }
 
 export async function startGatewayProcess(env: Record<string, string>, options: ProcessOptions = {}): Promise<GatewayProcess> {
+  const script = [...(options.nodeArgs ?? []), 'src/main.ts'];
   const [command, args] =
     options.fdLimit === undefined
-      ? [process.execPath, ['src/main.ts']]
-      : ['sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" src/main.ts`, process.execPath]];
+      ? [process.execPath, script]
+      : ['sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...script]];
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
