@@ -139,16 +139,17 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       t.saturated.push(result);
     });
     // Half saturation is half the gateway's own median rate, offered identically to every target;
-    // each gets a 2 s warm-up at that rate (it opens the load generator's 256 connections) first.
+    // each run is timed after a 2 s warm-up at that rate on the same connections.
     const rates = (target: Target) => target.saturated.map((r) => r.requestsPerS);
     const gateway = targets.find((t) => t.name.startsWith('gateway (auth'));
     halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
-    const openAt = (t: Target, s: number) => openLoopProcess(t.url, { ratePerS: halfRate, seconds: s, method: 'POST', headers: t.headers });
-    for (const t of targets) await openAt(t, 2);
     await inTurns(targets, rounds, async (t) => {
       const gatewayUnderTest = t.name.startsWith('gateway');
-      if (gatewayUnderTest) await eventLoopDelay(t.url);
-      t.half.push(await openAt(t, seconds));
+      // A read of the gateway's event-loop histogram resets it: read once when the timed part starts.
+      let timedFrom: Promise<unknown> = Promise.resolve();
+      const onWarm = () => void (timedFrom = gatewayUnderTest ? eventLoopDelay(t.url) : timedFrom);
+      t.half.push(await openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm));
+      await timedFrom;
       const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
       if (loop) t.loop.push(loop);
     });
