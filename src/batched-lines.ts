@@ -34,6 +34,7 @@ export class BatchedLines {
   private dropped = 0;
   private droppedAudit = 0;
   private retry: NodeJS.Timeout | undefined;
+  private readonly waiting: Array<(error?: Error) => void> = [];
   private failed: string | undefined;
   private readonly onFailure: (error: Error) => void;
 
@@ -58,12 +59,18 @@ export class BatchedLines {
       return false;
     }
     this.used += this.buffer.write(line, this.used);
-    if (this.used >= this.batchBytes) this.flush();
+    // While a retry is pending the descriptor took nothing a moment ago: each try throws EAGAIN.
+    if (this.used >= this.batchBytes && this.retry === undefined) this.flush();
     return true;
   }
 
-  /** Writes out what waits; what the descriptor does not take now is tried again shortly. */
+  /**
+   * Writes out what waits; what the descriptor does not take now is tried again shortly. `done`
+   * runs once everything that waited is out (or dropped, if the descriptor failed), and until then
+   * the retry keeps the process alive: lines flushed at exit are not lost to a slow reader.
+   */
   flush(done?: (error?: Error) => void): void {
+    if (done) this.waiting.push(done);
     let written = 0;
     try {
       while (written < this.used) written += writeSync(this.fd, this.buffer, written, this.used - written);
@@ -74,7 +81,9 @@ export class BatchedLines {
         this.retry ??= setTimeout(() => {
           this.retry = undefined;
           this.flush();
-        }, this.retryMs).unref();
+        }, this.retryMs);
+        if (this.waiting.length === 0) this.retry.unref();
+        else this.retry.ref();
       } else {
         // Nothing will take these bytes: drop them rather than try the same write forever.
         this.countDropped(written, this.used);
@@ -88,10 +97,10 @@ export class BatchedLines {
     this.used -= written;
     if (this.dropped > 0 && this.used === 0 && this.failed === undefined) {
       this.noteDropped();
-      this.flush(done);
+      this.flush();
       return;
     }
-    done?.();
+    if (this.used === 0) for (const callback of this.waiting.splice(0)) callback();
   }
 
   /** Counts the lines in buffer[from, to) that are about to be thrown away. */

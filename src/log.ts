@@ -19,6 +19,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     // One write per 16 KiB of lines rather than one per line, flushed at least every second so a
     // quiet gateway's lines still appear promptly. main.ts flushes on exit. Up to 1 MiB waits
     // while stdout takes nothing; beyond that lines are dropped and counted (batched-lines.ts).
+    // A pipe or socket inherited as stdout is blocking, and a reader that stopped reading would
+    // stop the event loop inside writeSync. Node's own stdout stream opens a pipe or a socket
+    // non-blocking (libuv's uv_pipe_open): creating it is enough; nothing is written through it.
+    void process.stdout;
     const stdout = new BatchedLines(1, { batchBytes: 16 * 1024, capacityBytes: 1024 * 1024 });
     setInterval(() => stdout.flush(), 1000).unref();
     destination = stdout;

@@ -10,6 +10,8 @@ import { createLogger } from './log.ts';
 import { readProcessLimits } from './process-limits.ts';
 import type { Sandbox } from './sandbox/start.ts';
 
+const EXIT_FLUSH_MS = 5000;
+
 async function main(): Promise<void> {
   const parsed = parseConfig(process.env, readProcessLimits());
   if (!parsed.ok) {
@@ -89,6 +91,9 @@ async function main(): Promise<void> {
     await gateway.close();
     await sandbox?.close();
     logger.info('stopped');
+    // The last lines wait for a slow log reader, but one that takes nothing does not hold the
+    // exit for ever: after this long what is left is lost.
+    setTimeout(() => process.exit(0), EXIT_FLUSH_MS).unref();
     logger.flush(() => process.exit(0));
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { CLIENT_SECRET, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
+import { startProcessSetup } from './support/gateway-process.ts';
+import { CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 describe('logs', () => {
   let h: Harness;
@@ -52,5 +53,44 @@ describe('logs', () => {
     assert.equal(access?.upstreamAttempts, 2);
     const refresh = h.logs().find((l) => l.msg === 'upstream answered 401; refreshing the gateway credential once');
     assert.ok(refresh && typeof refresh.requestId === 'string');
+  });
+});
+
+// The gateway as its own process, its stdout a pipe as under a container runtime or a supervisor.
+describe('logs, when the reader of stdout stops reading', () => {
+  const CALLS = 2000;
+  const unknownPath = (n: number) => `/v3/no-such-thing/${n}`;
+  const answerAll = (url: string) =>
+    Promise.all(Array.from({ length: CALLS }, (_, n) => fetch(`${url}${unknownPath(n)}`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status)));
+
+  it('the gateway keeps answering, and the lines kept waiting come out once it reads again', async () => {
+    const setup = await startProcessSetup({});
+    try {
+      setup.gateway.child.stdout?.pause();
+      // About 900 KB of access lines: more than a pipe holds, less than the gateway's 1 MiB of room.
+      const statuses = await answerAll(setup.gateway.url);
+      assert.deepEqual(new Set(statuses), new Set([404]));
+      setup.gateway.child.stdout?.resume();
+      const written = () => setup.gateway.stdout().split('\n').filter((l) => l.includes('"msg":"request completed"') && l.includes('/v3/no-such-thing/')).length;
+      await eventually(() => written() === CALLS, `all ${CALLS} access lines written`, 10_000);
+    } finally {
+      await setup.close();
+    }
+  });
+
+  it('When it is stopped meanwhile, then it writes its last lines before it exits', async () => {
+    const setup = await startProcessSetup({});
+    try {
+      setup.gateway.child.stdout?.pause();
+      await answerAll(setup.gateway.url);
+      const exited = setup.gateway.stop();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      setup.gateway.child.stdout?.resume();
+      assert.equal(await exited, 0);
+      assert.match(setup.gateway.stdout(), /"msg":"stopped"/);
+    } finally {
+      setup.gateway.child.stdout?.resume();
+      await setup.close();
+    }
   });
 });
