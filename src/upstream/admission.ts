@@ -81,6 +81,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
   // When each caller was last given a unit, oldest first; bounded, oldest out.
   const lastServed = new Map<string, number>();
+  let newestServed: string | undefined;
   // Units given, within the last queue wait, to calls that waited alone (a light caller's) while
   // other callers waited: such calls arrive unannounced and go ahead of a flood's, so a flood's
   // next call is admitted only if it would still make it with as many going ahead again.
@@ -107,8 +108,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
       aloneGrants.push({ caller, at: now() });
       aloneGrantsOf.set(caller, (aloneGrantsOf.get(caller) ?? 0) + 1);
     }
+    // Kept in serving order, so that the caller served longest ago is the one forgotten. A caller
+    // served again right after itself is already last: deleting and setting it anyway made the
+    // Map rehash every few calls, and a long-lived Map's new table is allocated in the old
+    // generation, which a major GC then has to clear.
+    if (newestServed === caller) {
+      lastServed.set(caller, now());
+      return;
+    }
     lastServed.delete(caller);
     lastServed.set(caller, now());
+    newestServed = caller;
     if (lastServed.size > LAST_SERVED_MAX) lastServed.delete(lastServed.keys().next().value as string);
   };
   const running: Record<CallClass, number> = { interactive: 0, export: 0 };
