@@ -123,8 +123,31 @@ const HISTORY = `
 | the audit file (\`AUDIT_LOG=<path>\`) written from the event loop as each record is made, through the same writer with no batching, instead of sonic-boom's asynchronous write | 126.6 → 122.0 µs per call with a file, both builds in turns (5 rounds, lower in 3: about the spread); the gain that matters is that a crash of the process cannot lose a record still waiting for the thread pool |
 | measured: what the access line and the audit record cost once the lines were batched, each left out in turn (5 rounds, both builds in turns) | 112.0 → 96.9 µs without the access line, → 96.2 without the audit record, while a line through the gateway's logger costs 3.1–3.7 µs alone. Not a saturated loop's effect (at one connection: 235 → 216 and → 213 µs), not the pipe (lines to /dev/null: 104.4 against 105.6), not redaction (2.5 µs). Not understood |
 | the access line serialised with \`JSON.stringify\` in pino's own format and written straight to the log destination (\`writeLineAs\` in src/log.ts) instead of through pino's generic serialiser; its fields are fixed and never secret, so redaction has nothing to do there | 106.6 → 98.5 µs per call, both builds in turns (6 rounds of 5 s, lower in each); with the batched lines, against f5623f3 (\`BENCH_ONLY=small BENCH_BASELINE=<checkout>\`, 2026-12-01 17:45): 112 → 101 µs, 1.14× the rate per round |
+| method: each open-loop process (half saturation, the light caller during floods) warms up untimed at the same rate on the same connections before it times. A fresh process's first second ran cold (JIT, new connections), and its late sends counted as the target's latency | the direct baseline's own p99 at half saturation: 97.8 ms (16:45) → 13.5 ms (18:38); the light caller's p99 during the 401, 403 and 404 floods: 22.0–32.9 → 7.0–14.4 ms, during the 429 flood 116.4 → 40.2 |
+| a gateway with a tenant configured loads no sandbox (\`src/sandbox/start.ts\`, oidc-provider, koa: imported only in sandbox mode) | 869 → 644 modules; start to listening 1525 → 1443 ms (6 starts each); idle RSS 138 against 140 MiB, within the spread |
+| stdout, when a pipe or socket, made non-blocking at start (inherited, it is blocking, and a log reader that stopped reading stopped the gateway), and the last lines at exit wait for a slow reader up to 5 s: a correctness fix | 95.9 → 94.4 µs per call, both builds in turns, 5 rounds: no cost |
+| admission: a caller served again right after itself is not deleted from and set again in its last-served Map, which rehashed every few calls; a long-lived Map's new tables are allocated in the old generation. Found with a sampling heap profile that keeps what major GCs collect (\`HeapProfiler.startSampling\` with \`includeObjectsCollectedByMajorGC\`) | old-space growth at 5000 req/s, open loop: 857 → 489 KB per 500 ms (two runs each), so about 40 % fewer major GCs; 94.0 → 92.3 µs per call (within the spread) |
+| tried: V8 flags at half saturation, with the warmed generator (\`--single-threaded-gc\`, \`--no-concurrent-sweeping\`, \`--no-concurrent-array-buffer-sweeping\`, \`--min-semi-space-size=16\` and \`=64\`, \`--no-allocation-site-pretenuring\`, \`--no-page-promotion\`), and \`req.res\` cut when a response ends (in case idle keep-alive connections kept their last call alive) | single-threaded GC: one major pause of 42.5 ms (p99 257 ms in that window); without concurrent sweeping, major pauses 3.4–5.5 ms instead of 6–13 but incremental steps of 15 ms remain; a 16 MB semi-space: 105 scavenges instead of 32; the others: old-space growth within 10 %. The gateway's p99 per 5 s window moved between 9.5 and 69 ms with each, following whether a major GC fell in it. Not adopted |
 
-Tail latency, as it stands (2026-12-01).
+Tail latency, as it stands (2026-12-01, evening).
+
+- With each load generator warmed up, the direct baseline's p99 at half saturation is 12–14 ms
+  (it read 46–98 ms before: the cold first second of every generator process), and the tail left
+  is mostly the gateway's own: added p99 16.8 ms in the run of 18:38, against 2.4 ms for
+  reply-from; in the run of 19:23, after the admission fix below, 18.5 against 16.8 (reply-from
+  had a tail of its own there; http-proxy-middleware and nginx read below the direct baseline).
+- It is the gateway's major GCs. With \`--trace-gc\` at 4000–5000 req/s: a mark-compact every 2–3 s
+  pausing 6–13 ms (4–6 ms of it in \`sweep.start_jobs\`), incremental-marking steps of up to 16 ms,
+  scavenges of 1.0–1.8 ms. A 5 s window with a major GC in it gave the gateway a p99 of 20–69 ms,
+  one without 9.5–20 ms (direct 9–15 ms). Its event loop's own delay: p99 2–5 ms, max 7–50 ms.
+- What is promoted, about 190 bytes a call after the admission fix (340 before): the budget
+  window's units, each held for a window (1 s in the bench, whose budget is 100 000 a second),
+  undici's timers, and objects of the call itself. The live heap is about 33 MB, mostly code and
+  module sources (Node's TypeScript stripper alone is a 3.8 MB string).
+- Not done: the units as typed arrays instead of objects; a smaller heap (compiled JavaScript
+  instead of type stripping).
+
+Earlier (2026-12-01, afternoon, before the generators warmed up):
 
 - The gateway's own event loop is not what stalls. An event-loop delay histogram and a GC observer
   preloaded into it (\`GATEWAY_NODE_ARGS=--import=…\`) at 4000 req/s, open loop: delay p99 2–3 ms
