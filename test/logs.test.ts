@@ -93,4 +93,19 @@ describe('logs, when the reader of stdout stops reading', () => {
       await setup.close();
     }
   });
+
+  it('When it is stopped and the reader never reads again, then it still exits, 5 s after its drain', async () => {
+    const setup = await startProcessSetup({});
+    try {
+      setup.gateway.child.stdout?.pause();
+      await answerAll(setup.gateway.url);
+      const stoppedAt = Date.now();
+      const code = await Promise.race([setup.gateway.stop(), new Promise((resolve) => setTimeout(resolve, 20_000, 'still running'))]);
+      assert.equal(code, 0);
+      assert.ok(Date.now() - stoppedAt >= 4000, 'it waited for the reader first');
+    } finally {
+      setup.gateway.child.stdout?.resume();
+      await setup.close();
+    }
+  });
 });
