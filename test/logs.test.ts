@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { realisticCsv } from '../src/sandbox/csv.ts';
-import { startProcessSetup } from './support/gateway-process.ts';
+import { startProcessSetup, type GatewayProcess } from './support/gateway-process.ts';
 import { CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 describe('logs', () => {
@@ -63,49 +63,44 @@ describe('logs, when the reader of stdout stops reading', () => {
   const answerAll = (url: string) =>
     Promise.all(Array.from({ length: CALLS }, (_, n) => fetch(`${url}${unknownPath(n)}`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status)));
 
-  it('the gateway keeps answering, and the lines kept waiting come out once it reads again', async () => {
+  /**
+   * A gateway process whose stdout is not read while it answers CALLS calls (about 900 KB of
+   * access lines: more than a pipe holds, less than the gateway's 1 MiB of room); then `rest`.
+   * Reading resumes before it is closed, whatever happened.
+   */
+  async function withReaderStalled(rest: (gateway: GatewayProcess, statuses: number[]) => Promise<void>): Promise<void> {
     const setup = await startProcessSetup({});
     try {
       setup.gateway.child.stdout?.pause();
-      // About 900 KB of access lines: more than a pipe holds, less than the gateway's 1 MiB of room.
-      const statuses = await answerAll(setup.gateway.url);
+      await rest(setup.gateway, await answerAll(setup.gateway.url));
+    } finally {
+      setup.gateway.child.stdout?.resume();
+      await setup.close();
+    }
+  }
+
+  it('the gateway keeps answering, and the lines kept waiting come out once it reads again', () =>
+    withReaderStalled(async (gateway, statuses) => {
       assert.deepEqual(new Set(statuses), new Set([404]));
-      setup.gateway.child.stdout?.resume();
-      const written = () => setup.gateway.stdout().split('\n').filter((l) => l.includes('"msg":"request completed"') && l.includes('/v3/no-such-thing/')).length;
+      gateway.child.stdout?.resume();
+      const written = () => gateway.stdout().split('\n').filter((l) => l.includes('"msg":"request completed"') && l.includes('/v3/no-such-thing/')).length;
       await eventually(() => written() === CALLS, `all ${CALLS} access lines written`, 10_000);
-    } finally {
-      await setup.close();
-    }
-  });
+    }));
 
-  it('When it is stopped meanwhile, then it writes its last lines before it exits', async () => {
-    const setup = await startProcessSetup({});
-    try {
-      setup.gateway.child.stdout?.pause();
-      await answerAll(setup.gateway.url);
-      const exited = setup.gateway.stop();
+  it('When it is stopped meanwhile, then it writes its last lines before it exits', () =>
+    withReaderStalled(async (gateway) => {
+      const exited = gateway.stop();
       await new Promise((resolve) => setTimeout(resolve, 300));
-      setup.gateway.child.stdout?.resume();
+      gateway.child.stdout?.resume();
       assert.equal(await exited, 0);
-      assert.match(setup.gateway.stdout(), /"msg":"stopped"/);
-    } finally {
-      setup.gateway.child.stdout?.resume();
-      await setup.close();
-    }
-  });
+      assert.match(gateway.stdout(), /"msg":"stopped"/);
+    }));
 
-  it('When it is stopped and the reader never reads again, then it still exits, 5 s after its drain', async () => {
-    const setup = await startProcessSetup({});
-    try {
-      setup.gateway.child.stdout?.pause();
-      await answerAll(setup.gateway.url);
+  it('When it is stopped and the reader never reads again, then it still exits, 5 s after its drain', () =>
+    withReaderStalled(async (gateway) => {
       const stoppedAt = Date.now();
-      const code = await Promise.race([setup.gateway.stop(), new Promise((resolve) => setTimeout(resolve, 20_000, 'still running'))]);
+      const code = await Promise.race([gateway.stop(), new Promise((resolve) => setTimeout(resolve, 20_000, 'still running'))]);
       assert.equal(code, 0);
       assert.ok(Date.now() - stoppedAt >= 4000, 'it waited for the reader first');
-    } finally {
-      setup.gateway.child.stdout?.resume();
-      await setup.close();
-    }
-  });
+    }));
 });

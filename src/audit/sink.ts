@@ -28,7 +28,8 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
   // A write that fails (a full disk) is an operator's alarm, not a crash: the failed descriptor is
   // dropped (the record in that write is lost, and the log line says so) and the next record opens
   // the file again, so the trail resumes once there is room.
-  const writerOn = (fd: number): BatchedLines => {
+  const openWriter = (): BatchedLines => {
+    const fd = openSync(path, 'a', 0o640);
     const file: BatchedLines = new BatchedLines(fd, {
       batchBytes: 0,
       capacityBytes: 1024 * 1024,
@@ -43,13 +44,13 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
   let current: BatchedLines | undefined;
   // Opened at start so that a path that cannot be written fails there, in the operator's words.
   try {
-    current = writerOn(openSync(path, 'a', 0o640));
+    current = openWriter();
   } catch (error) {
     throw new Error(`AUDIT_LOG cannot be written: ${(error as Error).message}`, { cause: error });
   }
   const reopen = (): BatchedLines | undefined => {
     try {
-      return writerOn(openSync(path, 'a', 0o640));
+      return openWriter();
     } catch (error) {
       logger.error({ err: (error as Error).message, path }, 'audit record could not be written');
       return undefined;
