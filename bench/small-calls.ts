@@ -146,8 +146,8 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     await inTurns(targets, rounds, async (t) => {
       const gatewayUnderTest = t.name.startsWith('gateway');
       // A read of the gateway's event-loop histogram resets it: read once when the timed part starts.
-      let timedFrom: Promise<unknown> = Promise.resolve();
-      const onWarm = () => void (timedFrom = gatewayUnderTest ? eventLoopDelay(t.url) : timedFrom);
+      let timedFrom: Promise<unknown> | undefined;
+      const onWarm = gatewayUnderTest ? () => void (timedFrom = eventLoopDelay(t.url)) : undefined;
       t.half.push(await openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm));
       await timedFrom;
       const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
