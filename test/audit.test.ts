@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -303,6 +303,32 @@ describe('audit trail in its own file', () => {
       await eventually(() => /"level":"error".*"msg":"audit record could not be written"/.test(setup.gateway.stdout()), 'the write failure logged');
       assert.equal(await call(), 202, 'still serving');
       assert.equal(await setup.gateway.stop(), 0);
+    } finally {
+      await setup.close();
+    }
+  });
+
+  it('When the disk has room again, then the next record opens the file again and the trail resumes', async () => {
+    // AUDIT_LOG is a link: to /dev/full (every write fails, as on a full disk), then to a file.
+    const path = join(dir, 'resume.jsonl');
+    const file = join(dir, 'resume-target.jsonl');
+    symlinkSync('/dev/full', path);
+    const setup = await startProcessSetup({ campaigns: [CAMPAIGN] }, { AUDIT_LOG: path });
+    try {
+      const caller = `Bearer ${await setup.issuer.mint({ roles: ['CERT_ADMIN'] })}`;
+      const call = (requestId: string) =>
+        fetch(`${setup.gateway.url}${runReportPath()}`, { method: 'POST', headers: { authorization: caller, 'x-request-id': requestId } }).then((r) => r.status);
+      assert.equal(await call('lost-1'), 202);
+      await eventually(() => /"msg":"audit record could not be written"/.test(setup.gateway.stdout()), 'the write failure logged');
+      symlinkSync(file, `${path}.next`);
+      renameSync(`${path}.next`, path);
+      assert.equal(existsSync(file), false, 'nothing has opened the file yet');
+      assert.equal(await call('kept-2'), 202);
+      assert.equal(await call('kept-3'), 202);
+      await eventually(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').filter(Boolean).length === 2, 'two records in the file');
+      const ids = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as Audit).requestId);
+      assert.deepEqual(ids, ['kept-2', 'kept-3']);
+      assert.equal(setup.gateway.stdout().match(/audit record could not be written/g)?.length, 1, 'one failure, logged once');
     } finally {
       await setup.close();
     }
