@@ -16,6 +16,8 @@ export interface BatchedLinesOptions {
   retryMs?: number;
   /** Told once per failure instead of stderr: what the owner does about a descriptor that failed. */
   onFailure?: (error: Error) => void;
+  /** What the descriptor holds already ends part-way through a line (a file appended to). */
+  startsMidLine?: boolean;
 }
 
 /**
@@ -36,6 +38,9 @@ export class BatchedLines {
   private retry: NodeJS.Timeout | undefined;
   private readonly waiting: Array<(error?: Error) => void> = [];
   private failed: string | undefined;
+  // A write that failed part-way left half a line: the next bytes out start with a newline, so
+  // the fragment stands alone as one unreadable line and the line after it is whole.
+  private midLine: boolean;
   private readonly onFailure: (error: Error) => void;
 
   constructor(fd: number, options: BatchedLinesOptions) {
@@ -43,6 +48,7 @@ export class BatchedLines {
     this.batchBytes = options.batchBytes;
     this.retryMs = options.retryMs ?? 10;
     this.buffer = Buffer.allocUnsafe(options.capacityBytes);
+    this.midLine = options.startsMidLine ?? false;
     this.onFailure = options.onFailure ?? ((error) => void process.stderr.write(`log lines could not be written to descriptor ${fd}: ${error.message}\n`));
   }
 
@@ -73,6 +79,10 @@ export class BatchedLines {
     if (done) this.waiting.push(done);
     let written = 0;
     try {
+      if (this.midLine && this.used > 0) {
+        writeSync(this.fd, '\n');
+        this.midLine = false;
+      }
       while (written < this.used) written += writeSync(this.fd, this.buffer, written, this.used - written);
       if (written > 0) this.failed = undefined;
     } catch (error) {
@@ -86,6 +96,7 @@ export class BatchedLines {
         else this.retry.ref();
       } else {
         // Nothing will take these bytes: drop them rather than try the same write forever.
+        if (written > 0 && this.buffer[written - 1] !== 10) this.midLine = true;
         this.countDropped(written, this.used);
         written = this.used;
         const first = this.failed !== code;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { createAuditSink } from '../src/audit/sink.ts';
+import type { AuditRecord } from '../src/audit/record.ts';
 import { parseConfig } from '../src/config.ts';
 import { createGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/log.ts';
@@ -332,6 +334,20 @@ describe('audit trail in its own file', () => {
     } finally {
       await setup.close();
     }
+  });
+
+  it('When the file ends part-way through a line (a write cut short, a process killed mid-write), then the next record starts on a line of its own', () => {
+    const path = join(dir, 'cut.jsonl');
+    writeFileSync(path, '{"kind":"audit","schema":2,"auditId":"whole"}\n{"kind":"audit","sch');
+    const sink = createAuditSink({ kind: 'file', path }, createLogger('silent'));
+    sink.write({ kind: 'audit', auditId: 'next' } as unknown as AuditRecord);
+    sink.flush();
+    assert.deepEqual(readFileSync(path, 'utf8').split('\n'), ['{"kind":"audit","schema":2,"auditId":"whole"}', '{"kind":"audit","sch', '{"kind":"audit","auditId":"next"}', '']);
+    // A file that ends whole gets no blank line.
+    sink.write({ kind: 'audit', auditId: 'after' } as unknown as AuditRecord);
+    const again = createAuditSink({ kind: 'file', path }, createLogger('silent'));
+    again.write({ kind: 'audit', auditId: 'reopened' } as unknown as AuditRecord);
+    assert.deepEqual(readFileSync(path, 'utf8').split('\n').slice(2), ['{"kind":"audit","auditId":"next"}', '{"kind":"audit","auditId":"after"}', '{"kind":"audit","auditId":"reopened"}', '']);
   });
 
   it('When AUDIT_LOG cannot be written, then the gateway refuses to start with a line naming it', async () => {

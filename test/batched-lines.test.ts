@@ -1,7 +1,7 @@
 // The log destination against real descriptors: a file, a pipe nobody reads (a `cat` whose own
 // output is not read, so its input fills up), and a device that refuses every write.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,37 @@ describe('batched log lines', () => {
       assert.equal(note?.auditRecordsDropped, auditRefused, 'the audit records among them counted apart');
     } finally {
       cat.kill();
+    }
+  });
+
+  it('When a write fails part-way through a line (the file size limit), then once writing resumes the half line stands alone and the next line is whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lines-'));
+    const path = join(dir, 'out.jsonl');
+    const child = spawn('prlimit', ['--fsize=4096:', process.execPath, 'test/support/lines-at-file-size-limit.ts', path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      let said = '';
+      child.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      await eventually(() => said.includes('full'), 'the writer hit the limit');
+      assert.equal(readFileSync(path).length, 4096, 'the last line was written part-way');
+      execFileSync('prlimit', ['--pid', String(child.pid), '--fsize=unlimited:']);
+      child.stdin.write('go\n');
+      await eventually(() => said.includes('told'), 'the writer wrote on');
+      assert.deepEqual(JSON.parse(said.split('\n')[1] as string), { told: ['EFBIG'] });
+      const lines = readFileSync(path, 'utf8').split('\n');
+      assert.equal(lines.pop(), '', 'the file ends with a whole line');
+      const parsed = lines.map((text) => {
+        try {
+          const value = JSON.parse(text) as { n?: number; dropped?: number };
+          return value.n ?? `dropped ${value.dropped}`;
+        } catch {
+          return 'fragment';
+        }
+      });
+      // The line cut short is counted among those dropped, in the note written once writing resumes.
+      assert.deepEqual(parsed, [...Array.from({ length: 40 }, (_, n) => n), 'fragment', 1000, 'dropped 1', 1001]);
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

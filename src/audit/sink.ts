@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { BatchedLines } from '../batched-lines.ts';
 import { destinationOf, type Logger } from '../log.ts';
 import type { AuditRecord } from './record.ts';
@@ -33,6 +33,7 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
     const file: BatchedLines = new BatchedLines(fd, {
       batchBytes: 0,
       capacityBytes: 1024 * 1024,
+      startsMidLine: endsMidLine(fd, path),
       onFailure: (error) => {
         logger.error({ err: error.message, path }, 'audit record could not be written');
         if (current === file) current = undefined;
@@ -63,4 +64,26 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
     },
     flush: () => current?.flush(),
   };
+}
+
+/**
+ * Whether the file ends part-way through a line (a write that failed, a process killed mid-write),
+ * so that the next record is not glued to it. A file the gateway may append to but not read is
+ * taken to end whole.
+ */
+function endsMidLine(fd: number, path: string): boolean {
+  const stat = fstatSync(fd);
+  if (!stat.isFile() || stat.size === 0) return false;
+  let reader: number;
+  try {
+    reader = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const last = Buffer.alloc(1);
+    return readSync(reader, last, 0, 1, stat.size - 1) === 1 && last[0] !== 10;
+  } finally {
+    closeSync(reader);
+  }
 }
