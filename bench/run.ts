@@ -128,27 +128,25 @@ const HISTORY = `
 | stdout, when a pipe or socket, made non-blocking at start (inherited, it is blocking, and a log reader that stopped reading stopped the gateway), and the last lines at exit wait for a slow reader up to 5 s: a correctness fix | 95.9 → 94.4 µs per call, both builds in turns, 5 rounds: no cost |
 | admission: a caller served again right after itself is not deleted from and set again in its last-served Map, which rehashed every few calls; a long-lived Map's new tables are allocated in the old generation. Found with a sampling heap profile that keeps what major GCs collect (\`HeapProfiler.startSampling\` with \`includeObjectsCollectedByMajorGC\`) | old-space growth at 5000 req/s, open loop: 857 → 489 KB per 500 ms (two runs each), so about 40 % fewer major GCs; 94.0 → 92.3 µs per call (within the spread) |
 | tried: V8 flags at half saturation, with the warmed generator (\`--single-threaded-gc\`, \`--no-concurrent-sweeping\`, \`--no-concurrent-array-buffer-sweeping\`, \`--min-semi-space-size=16\` and \`=64\`, \`--no-allocation-site-pretenuring\`, \`--no-page-promotion\`, \`--v8-pool-size=1\`), and \`req.res\` cut when a response ends (in case idle keep-alive connections kept their last call alive) | single-threaded GC: one major pause of 42.5 ms (p99 257 ms in that window); without concurrent sweeping, major pauses 3.4–5.5 ms instead of 6–13 but incremental steps of 15 ms remain; a 16 MB semi-space: 105 scavenges instead of 32; one V8 worker thread: major pauses 5.5–13.5 ms against 9.8–13 and incremental steps up to 8 ms against 20, with p99s within the spread; the others: old-space growth within 10 %. The gateway's p99 per 5 s window moved between 9.5 and 69 ms with each, following whether a major GC fell in it. Not adopted |
-| V8's heap growing factor set to 4 at start (\`--heap-growing-percent=300\`, \`src/heap-growth.ts\`) unless node was started with its own. V8 chose 2.5–3.2 for the gateway's small, slowly allocated heap, and starts marking once the room under its limit is no larger than the young generation (33–64 MB here): about 7 MB above a 33 MB live heap. After an idle spell its memory reducer also shrank the heap and grew it back slowly (\`--trace-incremental-marking\` gives each marking's reason) | CSV, 1 GiB to a fast reader, both builds in turns (4 paired runs of 4–6 rounds): 452–479 → 626–652 MiB/s, 2.1–2.3 → 1.5–1.6 CPU s/GiB; three downloads ran 79 full GCs (50 of them at the allocation limit) → 46 (every one V8's external-memory trigger, once per 64 MB of Buffers). Half saturation, 5000 req/s: major GCs 1–2 per 10 s round → none after the first round; gateway p99 per 10 s round 17–32 → 9–20 ms (direct 7–11), but in 5 s rounds after 30 s of saturation 14–43 → 13–31 ms, and in the bench's own rounds (\`BENCH_ONLY=small BENCH_BASELINE\`) 22.6 → 29.4 ms added: within the spread there. Small calls 96.6 → 98.4 µs (5 rounds, within the spread). RSS under load 10–60 MiB higher |
+| tried: V8's heap growing factor set to 4 at start (\`--heap-growing-percent=300\`, V8's own maximum, through \`v8.setFlagsFromString\`). V8 chose 2.5–3.2 for the gateway's small, slowly allocated heap, and starts marking once the room under its limit is no larger than the young generation (33–64 MB here): about 7 MB above a 33 MB live heap (\`--trace-incremental-marking\` gives each marking's reason and room). After an idle spell its memory reducer also shrank the heap and grew it back slowly | CSV, 1 GiB to a fast reader, both builds in turns (4 paired runs of 4–6 rounds): 452–479 → 626–652 MiB/s, 2.1–2.3 → 1.5–1.6 CPU s/GiB; three downloads ran 79 full GCs (50 at the allocation limit) → 46 (every one V8's external-memory trigger, once per 64 MB of Buffers). That is why the gateway's CSV figure moved between 407 and 606 MiB/s from run to run. But the bench's half-saturation tail got worse in every run of its own procedure: added p99 29.4, 194.5 and 126.6 ms against 22.6, 24.8 and 17.2 for the build without it (\`BENCH_ONLY=small BENCH_BASELINE\`, three runs), and 53.8 and 51.1 ms in two full runs (16.8 and 18.5 in the two before), though a GC trace of one of those runs showed fewer GCs with it over the half-saturation phase (1 full GC and 91 scavenges against 7 and 106). The scripts that run one target at a time showed the opposite (p99 per 10 s round 17–32 → 9–20 ms), so the cause is not found. Small calls 96.6 → 98.4 µs, a 404 flood 57.6 → 60.3 µs, RSS under load up to 60 MiB higher. Not adopted as the default; the README says how to set it for CSV-heavy replicas |
 | tried: \`--external-memory-accounted-in-global-limit\` beside the factor of 4, and \`MALLOC_TRIM_THRESHOLD_=1 GiB\` (in case glibc returned the freed Buffers' pages and the next reads faulted them in) | CSV: 636 against 626 MiB/s and 43 against 62 full GCs per 5 GiB, with more page faults; with the trim threshold 581–593 against 577–592 MiB/s, faults alike (under 200 per GiB without \`--trace-gc\`, whose own output caused the faults seen with it). Neither adopted |
 
 Tail latency, as it stands (2026-12-01, late evening).
 
-- The run of 20:35, the first with V8's heap growing factor at 4: added p99 at half saturation
-  53.8 ms for the gateway (21.7 with the session cookie), against 1.8 for reply-from; a paired
-  run of the table alone (\`BENCH_ONLY=small BENCH_BASELINE\`) gave 29.4 against 22.6 ms for
-  the build before it. The gateway's event-loop delay read 13.7 / 16.5 ms (p99 / max), so most of
-  that p99 is not its own loop stalling: in rounds with no major GC its loop's worst delay is
-  6–10 ms, and its p99 still reads 13–21 ms against the direct baseline's 11–17. At 94 µs a call
-  its core is half busy at this rate, against a quarter for reply-from, so each burst the
-  generator sends after a pause on core 0 takes it about twice as long to drain.
+- V8's heap growing factor at 4 (tried above, not adopted) gave fewer major GCs at half
+  saturation but a worse tail in every run of the bench's own procedure (29–195 ms added against
+  17–25 for the build without it), for a reason not found. In rounds with no major GC the
+  gateway's own loop's worst delay is 6–10 ms and its p99 still reads 13–21 ms against the direct
+  baseline's 11–17: at 94–96 µs a call its core is half busy at 5000 req/s, against about a quarter
+  for reply-from, so each burst the generator sends after a pause on core 0 takes it about twice
+  as long to drain.
 - Earlier this evening, with each load generator warmed up, the direct baseline's p99 at half
   saturation read 12–14 ms (46–98 ms before: the cold first second of every generator process):
   added p99 16.8 ms at 18:38 against 2.4 for reply-from, and 18.5 against 16.8 at 19:23.
-- Major GCs: with \`--trace-gc\` at 4000–5000 req/s the default factor gave a mark-compact every
-  2–3 s, pausing 6–13 ms (4–6 ms of it in \`sweep.start_jobs\`), with incremental-marking steps
-  of up to 16 ms and scavenges of 1.0–1.8 ms. The factor of 4 leaves about 35 MB of room instead
-  of 7: in the rounds measured, a major GC came at the start of a set and then none for the next
-  15–20 s. Its pause is what it was (5–16 ms), and one still falls in some rounds.
+- Major GCs: with \`--trace-gc\` at 4000–5000 req/s, a mark-compact every 2–3 s, pausing 6–13 ms
+  (4–6 ms of it in \`sweep.start_jobs\`), with incremental-marking steps of up to 16 ms and
+  scavenges of 1.0–1.8 ms. A 5 s window with a major GC in it gave the gateway a p99 of 20–69 ms,
+  one without 9.5–20 ms (direct 9–15 ms). Its event loop's own delay: p99 2–5 ms, max 7–50 ms.
 - What is promoted, about 190 bytes a call after the admission fix (340 before), measured by
   shortening each holder in turn (old-space growth at 5000 req/s): the budget window's units,
   each held for a window (1 s in the bench, whose budget is 100 000 a second), about 12 % (a 100
