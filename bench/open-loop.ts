@@ -33,14 +33,14 @@ export interface OpenLoopResult {
 export async function openLoop(url: string, options: OpenLoopOptions, onWarm: () => void = () => {}): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
-  if (options.warmUpS > 0) await onSchedule(pool, target, { ...options, seconds: options.warmUpS });
+  if (options.warmUpS > 0) await sendAtRate(pool, target, { ...options, seconds: options.warmUpS });
   onWarm();
-  const result = await onSchedule(pool, target, options);
+  const result = await sendAtRate(pool, target, options);
   await pool.close();
   return result;
 }
 
-async function onSchedule(pool: Pool, target: URL, options: OpenLoopOptions): Promise<OpenLoopResult> {
+async function sendAtRate(pool: Pool, target: URL, options: OpenLoopOptions): Promise<OpenLoopResult> {
   const latencies: number[] = [];
   let ok = 0;
   let sent = 0;

@@ -16,8 +16,6 @@ export interface BatchedLinesOptions {
   retryMs?: number;
   /** Told once per failure instead of stderr: what the owner does about a descriptor that failed. */
   onFailure?: (error: Error) => void;
-  /** What the descriptor holds already ends part-way through a line (a file appended to). */
-  startsMidLine?: boolean;
 }
 
 /**
@@ -40,7 +38,7 @@ export class BatchedLines {
   private failed: string | undefined;
   // A write that failed part-way left half a line: the next bytes out start with a newline, so
   // the fragment stands alone as one unreadable line and the line after it is whole.
-  private midLine: boolean;
+  private midLine = false;
   private readonly onFailure: (error: Error) => void;
 
   constructor(fd: number, options: BatchedLinesOptions) {
@@ -48,7 +46,6 @@ export class BatchedLines {
     this.batchBytes = options.batchBytes;
     this.retryMs = options.retryMs ?? 10;
     this.buffer = Buffer.allocUnsafe(options.capacityBytes);
-    this.midLine = options.startsMidLine ?? false;
     this.onFailure = options.onFailure ?? ((error) => void process.stderr.write(`log lines could not be written to descriptor ${fd}: ${error.message}\n`));
   }
 

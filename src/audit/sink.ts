@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { BatchedLines } from '../batched-lines.ts';
 import { destinationOf, type Logger } from '../log.ts';
 import type { AuditRecord } from './record.ts';
@@ -30,10 +30,10 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
   // the file again, so the trail resumes once there is room.
   const openWriter = (): BatchedLines => {
     const fd = openSync(path, 'a', 0o640);
+    if (endsMidLine(fd, path)) writeSync(fd, '\n');
     const file: BatchedLines = new BatchedLines(fd, {
       batchBytes: 0,
       capacityBytes: 1024 * 1024,
-      startsMidLine: endsMidLine(fd, path),
       onFailure: (error) => {
         logger.error({ err: error.message, path }, 'audit record could not be written');
         if (current === file) current = undefined;
@@ -67,8 +67,8 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
 }
 
 /**
- * Whether the file ends part-way through a line (a write that failed, a process killed mid-write),
- * so that the next record is not glued to it. A file the gateway may append to but not read is
+ * Whether the file ends part-way through a line (a write that failed, a process killed mid-write):
+ * it is ended with a newline, so that the next record is not glued to it. A file the gateway may append to but not read is
  * taken to end whole.
  */
 function endsMidLine(fd: number, path: string): boolean {

@@ -12,7 +12,7 @@ const out = new BatchedLines(openSync(process.argv[2] as string, 'a'), {
   capacityBytes: 64 * 1024,
   onFailure: (error) => void told.push((error as NodeJS.ErrnoException).code ?? error.message),
 });
-const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(80) })}`.padEnd(99, ' ') + '\n';
+const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(80) }).padEnd(99, ' ')}\n`;
 let n = 0;
 while (told.length === 0) out.write(line(n++));
 process.stdout.write(`full ${n}\n`);
