@@ -1,18 +1,19 @@
-// A fixed-rate (open-loop) load generator: requests leave on schedule whatever the answers do,
-// so latency at a given load is measured without coordinated omission. Debian's wrk cannot hold
-// a rate, hence this. Latency is timed with performance.now(): sub-millisecond resolution.
+// The fixed-rate (open-loop) load generator, bench/open-loop.c, compiled on first use and run in
+// a process of its own on core 0 beside the tenant. Latency is timed from when each request was
+// due, so a late send counts (no coordinated omission).
 //
-// openLoopProcess() runs it in a process of its own on core 0. In the bench's process its
-// garbage collections stalled the simulated tenant too (one event loop), so a pause of the load
-// generator's showed up as latency of whichever target it was timing.
+// Each run first sends warmUpS seconds at the same rate, on the same connections, untimed: a
+// target's first requests run cold (JIT, new connections).
 //
-// Each process first sends warmUpS seconds at the same rate, on the same connections, untimed: a
-// fresh process's first requests run cold (JIT, new connections), and its late sends counted as
-// latency of the target. Without that warm-up the direct baseline's p99 at 3936 req/s read 80-100
-// ms; with it, 9-22 ms.
-import { spawn } from 'node:child_process';
-import { Pool } from 'undici';
-import { percentile } from './support.ts';
+// It was a Node.js script (undici) until its own pauses were found in every figure: at 5000
+// req/s on core 0 it stalled for 5-20 ms at its scavenges and at other moments, so the direct
+// baseline's p99 read 14-24 ms with the tenant moved to the other core, and the added p99 of
+// each proxy was a difference of two numbers of that size. docs/PERFORMANCE.md has the figures.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface OpenLoopOptions {
   ratePerS: number;
@@ -26,63 +27,40 @@ interface OpenLoopOptions {
 export interface OpenLoopResult {
   sent: number;
   ok: number;
+  /** Requests whose connection failed or that had no answer within 10 s of the last send. */
+  errors: number;
   p50Ms: number;
   p99Ms: number;
 }
 
-export async function openLoop(url: string, options: OpenLoopOptions, onWarm: () => void = () => {}): Promise<OpenLoopResult> {
-  const target = new URL(url);
-  const pool = new Pool(target.origin, { connections: 256, pipelining: 1 });
-  if (options.warmUpS > 0) await sendAtRate(pool, target, { ...options, seconds: options.warmUpS });
-  onWarm();
-  const result = await sendAtRate(pool, target, options);
-  await pool.close();
-  return result;
-}
-
-async function sendAtRate(pool: Pool, target: URL, options: OpenLoopOptions): Promise<OpenLoopResult> {
-  const latencies: number[] = [];
-  let ok = 0;
-  let sent = 0;
-  const pending = new Set<Promise<void>>();
-  const started = performance.now();
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const elapsedS = (performance.now() - started) / 1000;
-      if (elapsedS >= options.seconds) {
-        clearInterval(tick);
-        resolve();
-        return;
-      }
-      // Request k is due at k / rate: the first at once (counting it due only one interval later
-      // added 1 / rate to every latency, 200 ms at 5 requests a second).
-      for (const due = Math.min(Math.floor(elapsedS * options.ratePerS) + 1, Math.round(options.seconds * options.ratePerS)); sent < due; sent += 1) {
-        const scheduledAt = started + (sent / options.ratePerS) * 1000;
-        const request = pool
-          .request({ path: target.pathname, method: options.method, headers: options.headers })
-          .then(async (response) => {
-            await response.body.dump();
-            // From when the request was due, not when it left: a late send counts as latency.
-            latencies.push(performance.now() - scheduledAt);
-            if (response.statusCode < 300) ok += 1;
-          }, () => undefined)
-          .finally(() => pending.delete(request));
-        pending.add(request);
-      }
-    }, 1);
-  });
-  await Promise.all(pending);
-  return { sent, ok, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
-}
-
+const SOURCE = join(import.meta.dirname, 'open-loop.c');
+const MAX_CONNECTIONS = 256;
 const WARM = 'warm\n';
 
-/**
- * The same, in a child process pinned to core 0 beside the tenant. Its result comes back on
- * stdout, after a line that says the warm-up is over: onWarm runs then, when the timed part starts.
- */
+/** The generator's binary, built once per version of its source. */
+function generator(): string {
+  const source = readFileSync(SOURCE);
+  const binary = join(tmpdir(), `bench-open-loop-${createHash('sha256').update(source).digest('hex').slice(0, 16)}`);
+  if (existsSync(binary)) return binary;
+  const building = `${binary}.${process.pid}`;
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', building, SOURCE], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) throw new Error(`bench: cannot build ${SOURCE} with cc (a C compiler is needed): ${cc.error?.message ?? cc.stderr}`);
+  renameSync(building, binary);
+  return binary;
+}
+
+/** The request as bytes on the wire, sent as is for every call. */
+export function requestText(url: URL, method: string, headers: Record<string, string>): string {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+  if (method !== 'GET' && method !== 'HEAD') lines.push('Content-Length: 0');
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** onWarm runs when the warm-up's answers are in and the timed part starts. */
 export function openLoopProcess(url: string, options: OpenLoopOptions, onWarm: () => void = () => {}): Promise<OpenLoopResult> {
-  const child = spawn('taskset', ['-c', '0', process.execPath, import.meta.filename, JSON.stringify({ url, options })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const target = new URL(url);
+  const args = [target.hostname, target.port, options.ratePerS, options.seconds, options.warmUpS, MAX_CONNECTIONS].map(String);
+  const child = spawn('taskset', ['-c', '0', generator(), ...args, requestText(target, options.method, options.headers)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     const warmBefore = out.startsWith(WARM);
@@ -92,9 +70,4 @@ export function openLoopProcess(url: string, options: OpenLoopOptions, onWarm: (
   return new Promise((resolve, reject) => {
     child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out.slice(WARM.length)) as OpenLoopResult) : reject(new Error(`open-loop process exited ${code}`))));
   });
-}
-
-if (import.meta.main) {
-  const { url, options } = JSON.parse(process.argv[2] as string) as { url: string; options: OpenLoopOptions };
-  process.stdout.write(JSON.stringify(await openLoop(url, options, () => process.stdout.write(WARM))));
 }

@@ -31,6 +31,10 @@ interface Row {
   /** At half the gateway's saturated rate, open loop: the same offered load for every target. */
   halfP50Ms: number;
   halfP99Ms: number;
+  /** Each round's own p99, absolute: how far the rounds were apart. */
+  halfP99sMs: number[];
+  /** The target's CPU over the timed part of those rounds, as a share of its one core. */
+  halfCpuShare: number;
   /** The gateway's own event-loop delay during the half-saturation rounds (its /metrics). */
   loopP99Ms: number;
   loopMaxMs: number;
@@ -46,6 +50,7 @@ interface Target {
   saturated: WrkResult[];
   cpu: number[];
   half: OpenLoopResult[];
+  halfCpu: number[];
   loop: Array<{ p99Ms: number; maxMs: number }>;
 }
 
@@ -102,7 +107,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
   const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
-    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], loop: [] });
+    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], halfCpu: [], loop: [] });
   const rows: Row[] = [];
   let halfRate = 0;
   let stopSession = async () => {};
@@ -147,8 +152,13 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       const gatewayUnderTest = t.name.startsWith('gateway');
       // A read of the gateway's event-loop histogram resets it: read once when the timed part starts.
       let timedFrom: Promise<unknown> | undefined;
-      const onWarm = gatewayUnderTest ? () => void (timedFrom = eventLoopDelay(t.url)) : undefined;
+      let cpuFrom = { cpuS: 0, at: 0 };
+      const onWarm = () => {
+        if (t.pid) cpuFrom = { cpuS: procStat(t.pid).cpuS, at: performance.now() };
+        if (gatewayUnderTest) timedFrom = eventLoopDelay(t.url);
+      };
       t.half.push(await openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm));
+      if (t.pid) t.halfCpu.push((procStat(t.pid).cpuS - cpuFrom.cpuS) / ((performance.now() - cpuFrom.at) / 1000));
       await timedFrom;
       const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
       if (loop) t.loop.push(loop);
@@ -166,9 +176,11 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         satP99Ms: median(t.saturated.map((r) => r.p99Ms)),
         halfP50Ms: median(t.half.map((r) => r.p50Ms)),
         halfP99Ms: median(t.half.map((r) => r.p99Ms)),
+        halfP99sMs: t.half.map((r) => r.p99Ms),
+        halfCpuShare: t.halfCpu.length ? median(t.halfCpu) : NaN,
         loopP99Ms: t.loop.length ? median(t.loop.map((l) => l.p99Ms)) : NaN,
         loopMaxMs: t.loop.length ? median(t.loop.map((l) => l.maxMs)) : NaN,
-        errors: [...t.latency, ...t.saturated].reduce((n, r) => n + r.errors, 0),
+        errors: [...t.latency, ...t.saturated, ...t.half].reduce((n, r) => n + r.errors, 0),
       });
     }
   } finally {
@@ -184,17 +196,17 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const lines = [
     `### Small calls: POST run-report (${rounds} rounds of ${seconds} s taken in turns, medians; wrk, 1 thread)`,
     '',
-    `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target.`,
+    `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target, by bench/open-loop.c. Requests arriving one by one cost each proxy two to four times the CPU they cost at 32 connections (a wake-up per request): the CPU column says how busy each was at that rate. The event-loop delay is prom-client's histogram, which samples every 10 ms and counts the interval in.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p99 of each round there, absolute (ms) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     const ratio = fmt(row.ratio).replace('–', '');
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
     const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${row.halfP99sMs.map((v) => fmt(v, 1)).join(', ')} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
   const gatewayRow = rows.find((r) => r.name.startsWith('gateway (auth'));
