@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
 import { createHttpServer } from './http/server.ts';
+import { setHeapGrowth } from './heap-growth.ts';
 import { createLogger } from './log.ts';
 import { readProcessLimits } from './process-limits.ts';
 import type { Sandbox } from './sandbox/start.ts';
@@ -13,6 +14,7 @@ import type { Sandbox } from './sandbox/start.ts';
 const EXIT_FLUSH_MS = 5000;
 
 async function main(): Promise<void> {
+  const heapGrowth = setHeapGrowth();
   const parsed = parseConfig(process.env, readProcessLimits());
   if (!parsed.ok) {
     process.stderr.write(`${formatProblems(parsed.problems)}\n`);
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   handle = gateway.app;
   const metrics = gateway.metrics;
   countRefused = () => metrics.connectionsRefused.inc();
-  logger.info({ host: config.host, port }, 'gateway listening');
+  logger.info({ heapGrowth, host: config.host, port }, 'gateway listening');
   const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server, countRefused);
   if (admin) {
     admin.listen(config.adminPort, config.adminHost);
