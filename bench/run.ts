@@ -23,6 +23,7 @@ const BENCH_NEEDS: readonly SystemNeed[] = [
   { command: 'wrk', debianPackage: 'wrk', neededFor: 'the small-call load' },
   { command: 'redis-server', debianPackage: 'redis-server', neededFor: 'the shared-budget check' },
   { command: 'taskset', debianPackage: 'util-linux', neededFor: 'pinning each process to its core' },
+  { command: 'cc', debianPackage: 'gcc', neededFor: 'building the open-loop load generator (bench/open-loop.c)' },
   { command: 'nginx', debianPackage: 'nginx-light', neededFor: 'the nginx peer', optional: true },
 ];
 
@@ -130,6 +131,32 @@ const HISTORY = `
 | tried: V8 flags at half saturation, with the warmed generator (\`--single-threaded-gc\`, \`--no-concurrent-sweeping\`, \`--no-concurrent-array-buffer-sweeping\`, \`--min-semi-space-size=16\` and \`=64\`, \`--no-allocation-site-pretenuring\`, \`--no-page-promotion\`, \`--v8-pool-size=1\`), and \`req.res\` cut when a response ends (in case idle keep-alive connections kept their last call alive) | single-threaded GC: one major pause of 42.5 ms (p99 257 ms in that window); without concurrent sweeping, major pauses 3.4–5.5 ms instead of 6–13 but incremental steps of 15 ms remain; a 16 MB semi-space: 105 scavenges instead of 32; one V8 worker thread: major pauses 5.5–13.5 ms against 9.8–13 and incremental steps up to 8 ms against 20, with p99s within the spread; the others: old-space growth within 10 %. The gateway's p99 per 5 s window moved between 9.5 and 69 ms with each, following whether a major GC fell in it. Not adopted |
 | tried: V8's heap growing factor set to 4 at start (\`--heap-growing-percent=300\`, V8's own maximum, through \`v8.setFlagsFromString\`). V8 chose 2.5–3.2 for the gateway's small, slowly allocated heap, and starts marking once the room under its limit is no larger than the young generation (33–64 MB here): about 7 MB above a 33 MB live heap (\`--trace-incremental-marking\` gives each marking's reason and room). After an idle spell its memory reducer also shrank the heap and grew it back slowly | CSV, 1 GiB to a fast reader, both builds in turns (4 paired runs of 4–6 rounds): 452–479 → 626–652 MiB/s, 2.1–2.3 → 1.5–1.6 CPU s/GiB; three downloads ran 79 full GCs (50 at the allocation limit) → 46 (every one V8's external-memory trigger, once per 64 MB of Buffers). That is why the gateway's CSV figure moved between 407 and 606 MiB/s from run to run. But the bench's half-saturation tail got worse in every run of its own procedure: added p99 29.4, 194.5 and 126.6 ms against 22.6, 24.8 and 17.2 for the build without it (\`BENCH_ONLY=small BENCH_BASELINE\`, three runs), and 53.8 and 51.1 ms in two full runs (16.8 and 18.5 in the two before), though a GC trace of one of those runs showed fewer GCs with it over the half-saturation phase (1 full GC and 91 scavenges against 7 and 106). The scripts that run one target at a time showed the opposite (p99 per 10 s round 17–32 → 9–20 ms), so the cause is not found. Small calls 96.6 → 98.4 µs, a 404 flood 57.6 → 60.3 µs, RSS under load up to 60 MiB higher. Not adopted as the default; the README says how to set it for CSV-heavy replicas |
 | tried: \`--external-memory-accounted-in-global-limit\` beside the factor of 4, and \`MALLOC_TRIM_THRESHOLD_=1 GiB\` (in case glibc returned the freed Buffers' pages and the next reads faulted them in) | CSV: 636 against 626 MiB/s and 43 against 62 full GCs per 5 GiB, with more page faults; with the trim threshold 581–593 against 577–592 MiB/s, faults alike (under 200 per GiB without \`--trace-gc\`, whose own output caused the faults seen with it). Neither adopted |
+| method: the open-loop load generator (half saturation, the light caller during floods) is a C program, \`bench/open-loop.c\` (epoll, one thread, nothing allocated while it runs, built with \`cc\` on first use), instead of a Node.js script on undici. With a 1 ms timer and \`--trace-gc\` in it, the Node.js generator stalled for 5–20 ms at each scavenge (about one a second once warm) and at other moments: with the tenant moved to the other core, it alone put the direct baseline's p99 at 5000 req/s at 14–24 ms, and 54–76 ms with the tenant beside it in a slow spell of the machine | direct p99 at 5000 req/s in the same settings: 1.4–6.1 ms, p50 0.16 ms (was 1.1–1.6). At that rate the peers read nginx 2.8–6.4 ms, http-proxy-middleware 6.3–10.4, reply-from 4.3–21.5, the gateway 34–85: what is left of the gateway's tail is its own. In the full bench the direct baseline still reads 11–17 ms per round (14.3, 17.4, 11.1 in one run) against 1–5 ms in a script that runs only the tenant and the generator, with or without the proxies started and idle; what disturbs it there is not found |
+| method: the half-saturation table shows each target's CPU over the timed part. Requests that arrive one at a time cost every proxy two to four times the CPU they cost at 32 connections, mostly user time for the Node.js ones (a wake-up, a timer pass and cold caches per call; nginx's extra is system time): at 5000 req/s the gateway spent 200 µs a call, reply-from 144, nginx 60 (96, 51, 17 at saturation); at 2500 req/s 284–325, 197–219 and 76–79 | "half the gateway's rate at 32 connections" keeps the gateway's core 82–95 % busy in open loop, reply-from's 54–70 %, nginx's 20–30 %: each pause of the gateway's leaves a queue that takes as long again to drain, which is why one mark-compact (a 5–7 ms incremental-marking step, then a 7–13 ms pause) stalls its loop for 25–47 ms at that rate |
+| V8's heap growing factor at 4, set by the gateway at start again (\`src/heap-growth.ts\`), unless node was started with its own. It had been taken back because of the bench runs in the "tried" row above, all made with the Node.js load generator | with the C generator, \`BENCH_ONLY=small BENCH_BASELINE\`, two runs: the p99 of each half-saturation round 45.7, 11.3, 8.9 and 30.9, 12.5, 16.3 ms against 78.3, 36.3, 95.1 and 44.2, 78.0, 66.2 for V8's own factor (lower in all six); CPU per small call 168–169 against 169–176 µs |
+
+Tail latency, as it stands (2026-12-01, night).
+
+- The load generator is C now (the method row above). In a script that runs only the tenant and
+  it, the direct baseline's p99 at 3000–5000 req/s reads 0.8–6 ms; in the full bench it still
+  reads 4–19 ms per round (13.6, 13.9, 18.6 at 23:45), with or without the other proxies up
+  and idle: what disturbs it there is not found. Every round's p99 is in the table now, so a
+  round that every target lost (107, 113 and 50 ms for both gateways and reply-from in the
+  second round at 23:45) can be told from a target's own tail.
+- Half the gateway's rate at 32 connections keeps its core 78–87 % busy in open loop, against
+  54–59 % for reply-from and 19–20 % for nginx: a call that arrives alone costs two to four times
+  what it costs in a saturated loop. At that load a pause leaves a queue that takes about as long
+  again to drain, so a mark-compact (a 5–7 ms marking step, then a 7–13 ms pause) stalls the loop
+  for 25–47 ms at 5000 req/s.
+- With the heap factor at 4 (set by the gateway again) the gateway's p99 per round at half
+  saturation read 8.9–45.7 ms in the paired runs, against 36.3–95.1 with V8's own factor; in the
+  full run of 23:45 12.8, 22.6 and 107.1 ms (reply-from 7.2, 15.9, 49.6).
+- The 2 ms goal needs less CPU per call, so that the gateway's core is well under half busy at
+  that rate, as much as fewer pauses: the small-call gap to reply-from, below, is the same lever.
+- The light caller during the 429 flood: with the C generator its calls come exactly every 200
+  ms, and its p50 read 203–205 ms in three runs, against 57 ms with the Node.js generator put
+  back for one run in the same hour (42–114 ms before): exactly periodic calls wait about two of
+  the budget's units. Not investigated further.
 
 Tail latency, as it stands (2026-12-01, late evening).
 
