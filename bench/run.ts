@@ -153,10 +153,12 @@ Tail latency, as it stands (2026-12-01, night).
   full run of 23:45 12.8, 22.6 and 107.1 ms (reply-from 7.2, 15.9, 49.6).
 - The 2 ms goal needs less CPU per call, so that the gateway's core is well under half busy at
   that rate, as much as fewer pauses: the small-call gap to reply-from, below, is the same lever.
-- The light caller during the 429 flood: with the C generator its calls come exactly every 200
-  ms, and its p50 read 203–205 ms in three runs, against 57 ms with the Node.js generator put
-  back for one run in the same hour (42–114 ms before): exactly periodic calls wait about two of
-  the budget's units. Not investigated further.
+- The light caller during the 429 flood: with the C generator its p50 read 203–205 ms in three
+  runs, against 57 ms with the Node.js generator put back (42–114 ms before). At 5 calls a
+  second it wants half the budget's pace, so the fair queue gives it every other unit, and its
+  wait is the phase between its exactly periodic calls and its turns (0–200 ms; the access lines
+  show 170–180 ms of queue wait per call). At 1 call a second it waited 100 ms, at 4.7 a second
+  99 ms at p50: never refused, served at its own rate.
 
 Tail latency, as it stands (2026-12-01, late evening).
 
