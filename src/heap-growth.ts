@@ -8,8 +8,9 @@ import { setFlagsFromString } from 'node:v8';
  * allocates, and for the gateway (a small live heap, allocated slowly) it chose about 3. It starts
  * marking once the room left under that limit is no larger than the young generation (up to 64
  * MiB), so with a live heap of about 33 MiB that left some 7 MiB: under load a full GC came every
- * 2–3 s, its pauses were the worst of the tail at half saturation, and each one gave pages back
- * that the next downloads faulted in again. Measured in docs/PERFORMANCE.md.
+ * 2–3 s, and its pauses were the worst of the tail at half saturation. After an idle spell V8's
+ * memory reducer shrinks the heap and grows it back slowly, which left a 1 GiB download 79 full
+ * GCs instead of 46. Measured in docs/PERFORMANCE.md.
  */
 export const HEAP_GROWING_PERCENT = 300;
 

@@ -67,9 +67,9 @@ export function createAuditSink(destination: AuditDestination, logger: Logger): 
 }
 
 /**
- * Whether the file ends part-way through a line (a write that failed, a process killed mid-write):
- * it is ended with a newline, so that the next record is not glued to it. A file the gateway may append to but not read is
- * taken to end whole.
+ * Whether the file ends part-way through a line (a write that failed, a process killed
+ * mid-write): it is ended with a newline, so that the next record is not glued to it. A file the
+ * gateway may append to but not read is taken to end whole.
  */
 function endsMidLine(fd: number, path: string): boolean {
   const stat = fstatSync(fd);
