@@ -5,6 +5,7 @@ import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
+import { expressPrototypes } from './http/express-prototypes.ts';
 import { createHttpServer } from './http/server.ts';
 import { setHeapGrowth } from './heap-growth.ts';
 import { createLogger } from './log.ts';
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   // address (its redirect URI) before the gateway is built against it.
   let handle: RequestListener = (_req, res) => void res.writeHead(503, { 'retry-after': '1' }).end();
   let countRefused = () => {};
-  const server = createHttpServer((req, res) => handle(req, res), config.server, () => countRefused());
+  const prototypes = expressPrototypes();
+  const server = createHttpServer((req, res) => handle(req, res), config.server, () => countRefused(), prototypes);
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems(startProblems)}\n`);
     process.exit(1);
   }
+  prototypes.adopt(gateway.app);
   handle = gateway.app;
   const metrics = gateway.metrics;
   countRefused = () => metrics.connectionsRefused.inc();

@@ -185,6 +185,26 @@ describe('path validation and routing', () => {
     assert.equal(h.tenant.requests.length, before);
   });
 
+  it('An error answer is UTF-8 JSON of exactly its Content-Length, never cached; a HEAD gets the headers alone', async () => {
+    for (const [method, path, status] of [
+      ['GET', '/v3/nothing', 404],
+      ['POST', runReportPath(), 401],
+      ['POST', runReportPath('bad id!'), 400],
+    ] as const) {
+      const answer = await fetch(`${h.url}${path}`, { method, headers: status === 401 ? {} : { authorization: admin } });
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      assert.equal(answer.status, status, `${method} ${path}`);
+      assert.equal(answer.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.equal(answer.headers.get('content-length'), String(bytes.length));
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.ok(JSON.parse(bytes.toString('utf8')));
+    }
+    const head = await fetch(`${h.url}/v3/nothing`, { method: 'HEAD' });
+    assert.equal(head.status, 404);
+    assert.equal(Buffer.from(await head.arrayBuffer()).length, 0);
+    assert.equal(head.headers.get('content-type'), 'application/json; charset=utf-8');
+  });
+
   it('When the SDK sends the POST with a form Content-Type and no body, then it works', async () => {
     const response = await request(h.url)
       .post(runReportPath())

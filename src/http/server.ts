@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ServerSettings } from '../config.ts';
 import { errorReply, GatewayError, type ErrorCode } from '../errors.ts';
 import { newRequestId } from './context.ts';
+import type { ExpressPrototypes } from './express-prototypes.ts';
 
 // Node checks header and request deadlines on a timer of this period, so a deadline is enforced
 // within one period after it passes (Node's own default period is 30 s).
@@ -48,9 +49,15 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
  * headers and for the whole request (not for the answer, so a long download on a slow link is
  * unaffected), a header size limit, and keep-alive limits.
  */
-export function createHttpServer(app: RequestListener, settings: ServerSettings, onRefused: () => void = () => {}): Server {
+export function createHttpServer(
+  app: RequestListener,
+  settings: ServerSettings,
+  onRefused: () => void = () => {},
+  prototypes?: Pick<ExpressPrototypes, 'IncomingMessage' | 'ServerResponse'>,
+): Server {
   const server = createServer(
     {
+      ...(prototypes && { IncomingMessage: prototypes.IncomingMessage, ServerResponse: prototypes.ServerResponse }),
       maxHeaderSize: settings.maxHeaderBytes,
       headersTimeout: settings.headersTimeoutMs,
       requestTimeout: settings.requestTimeoutMs,

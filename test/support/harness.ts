@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { expressPrototypes } from '../../src/http/express-prototypes.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
 import { frontEndRoutes } from '../../src/sandbox/front-end.ts';
@@ -87,7 +88,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const gateway = createGateway(config, config.targets, logger, { frontEnd });
   if (!options.cold) await gateway.warm();
   const answers: string[] = [];
-  const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc());
+  // As src/main.ts builds it: requests and responses born with the app's prototypes.
+  const prototypes = expressPrototypes();
+  prototypes.adopt(gateway.app);
+  const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc(), prototypes);
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
