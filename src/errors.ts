@@ -63,6 +63,9 @@ export class GatewayError extends Error {
   }
 }
 
+/** The one 404: it carries nothing of the request, so every unknown path is refused with it. */
+export const NOT_FOUND = new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.');
+
 export interface ErrorReply {
   status: number;
   headers: Record<string, string>;
@@ -105,6 +108,6 @@ export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 500;
   if (status === 400) return new GatewayError('ERR_BAD_REQUEST', 'The request is malformed.', { cause: error });
-  if (status === 404) return new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.');
+  if (status === 404) return NOT_FOUND;
   return new GatewayError('ERR_INTERNAL', 'An internal fault occurred.', { cause: error });
 }

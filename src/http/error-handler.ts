@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { errorReply, GatewayError, toGatewayError } from '../errors.ts';
+import { errorReply, NOT_FOUND, toGatewayError, type GatewayError } from '../errors.ts';
 import { contextOf } from './context.ts';
 
 /** The one place errors become HTTP answers; `extra` adds fields to the body (readiness checks). */
@@ -38,5 +38,5 @@ export function errorHandler(error: unknown, _req: Request, res: Response, _next
 }
 
 export function notFound(_req: Request, _res: Response, next: NextFunction): void {
-  next(new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.'));
+  next(NOT_FOUND);
 }

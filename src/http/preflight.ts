@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { GatewayError } from '../errors.ts';
+import { NOT_FOUND } from '../errors.ts';
 
 /**
  * OPTIONS is a CORS preflight when CORS_ORIGINS allows the origin and the path is a route the
@@ -18,6 +18,6 @@ export function preflightOnly(origins: readonly string[], routes: readonly RegEx
       next();
       return;
     }
-    next(new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.'));
+    next(NOT_FOUND);
   };
 }
