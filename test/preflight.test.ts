@@ -28,22 +28,22 @@ describe('npm test on a machine without the servers it needs', () => {
     }
   }
 
-  it('When redis-server and chromium are missing and may not be installed, then the run stops at once with one line naming both packages', () => {
+  it('When redis-server, chromium and cc are missing and may not be installed, then the run stops at once with one line naming their packages', () => {
     const result = runPreflight({ SYSTEM_PACKAGES_INSTALL: 'never' });
     assert.equal(result.status, 1);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);
-    assert.match(lines[0] as string, /^npm test needs redis-server \(.+\), chromium \(.+\): install it with "apt-get install -y redis-server chromium"/);
+    assert.match(lines[0] as string, /^npm test needs redis-server \(.+\), chromium \(.+\), cc \(.+\): install it with "apt-get install -y redis-server chromium gcc"/);
   });
 
   it('When only chromium is missing, then the line names chromium alone', () => {
-    const result = withFakes(['redis-server'], () => runPreflight({ SYSTEM_PACKAGES_INSTALL: 'never' }));
+    const result = withFakes(['redis-server', 'cc'], () => runPreflight({ SYSTEM_PACKAGES_INSTALL: 'never' }));
     assert.equal(result.status, 1);
     assert.match(result.stderr.trim(), /^npm test needs chromium \(the front-end tests in a real browser\): install it with "apt-get install -y chromium"/);
   });
 
-  it('When redis-server and chromium are on PATH, then the run goes on without a word', () => {
-    const result = withFakes(['redis-server', 'chromium'], () => runPreflight({ SYSTEM_PACKAGES_INSTALL: 'never' }));
+  it('When redis-server, chromium and cc are on PATH, then the run goes on without a word', () => {
+    const result = withFakes(['redis-server', 'chromium', 'cc'], () => runPreflight({ SYSTEM_PACKAGES_INSTALL: 'never' }));
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, '');
   });
