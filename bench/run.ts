@@ -4,6 +4,12 @@
 // without writing the file; with BENCH_ONLY=small, BENCH_BASELINE=<checkout> adds a row for an
 // earlier commit's gateway, measured in the same turns. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
+//
+// This process, which hosts the tenant that every target calls, runs with a young generation of
+// at most 8 MB (package.json). With V8's own limit it grew to 64 MB over the saturation rounds,
+// and with the proxies' keep-alive connections open to the tenant each scavenge then paused it
+// for 22-45 ms: the direct baseline's p99 at 3000 req/s read 19-22 ms. At 8 MB: 2-7 ms pauses,
+// p99 3.0-5.5 ms.
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { bottleneckWindowCheck } from './bottleneck-window.ts';
@@ -140,6 +146,7 @@ const HISTORY = `
 | tried: the operations' routes on one Express router instead of a router each | a flood of 404s: 73.2 → 82.1 µs, worse in each of 6 paired rounds; not adopted |
 | method: the open-loop load generator has a test of its own (\`test/open-loop.test.ts\`, against node:http servers whose behaviour is known: its rate, the untimed warm-up, a server's 300 ms stall seen in the calls due during it, keep-alive connections closed by the server, errors) | – |
 | method: the one-shot burst's 600 calls sent in slices of 20 with a turn of the event loop between them. The tenant runs in the bench process, and a loop that sent all 600 first kept it from reading the earliest ones: they were stamped 374–433 ms after the start, up to 70 ms late against the paced units after them, and the interval judged from the first arrival held one unit more than the pacing allows | the burst's budget used: 101.7 % (61/60) in the full run of 2026-12-02 01:07 and in two runs of the table alone; with slices, first arrival 29–56 ms after the start, the paced units 100 ms apart from the first, 100 % (60/60) in two runs, time to refuse p99 591–607 → 384–386 ms. No unit was ever over the budget: the gateway's pacing was right and the bench's clock was late |
+| method: the bench process, which hosts the tenant, runs with \`--max-semi-space-size=8\` (package.json's \`bench\` script; only this process, not the targets it starts). Over the saturation rounds V8 grew its young generation to 64 MB, and with the proxies' keep-alive connections open to the tenant each scavenge then paused it for 22–45 ms, though only 0.1–0.2 MB survived each (\`--trace-gc-nvp\`; \`--single-threaded-gc\` did not change it: the time is not the helper threads sharing core 0) | a script with the five proxies up and 60 s of saturation first: the direct baseline's p99 at 3000 req/s 22.4 and 19.6 ms → 5.5 and 3.0 ms, scavenges 2–7 ms. In \`BENCH_ONLY=small\` at 01:37: the direct rounds 21.7, 4.0, 7.0 ms against 17.8, 16.1, 28.6 at 01:07 (the first round after the saturation rounds still the worst, for every target) |
 
 Tail latency, as it stands (2026-12-01, night).
 
