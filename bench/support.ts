@@ -1,6 +1,7 @@
 // Shared pieces of the benchmarks: pinning, /proc readings, a gateway process, medians.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { NODE_FLAGS } from '../src/heap-growth.ts';
 
 export const MiB = 1024 * 1024;
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -50,7 +51,7 @@ export interface GatewayUnderTest {
  * Node flags for a profiling run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
  */
 export async function startGateway(env: Record<string, string>, checkout = '.'): Promise<GatewayUnderTest> {
-  const child: ChildProcess = spawn('taskset', ['-c', '1', process.execPath, ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main.ts'], {
+  const child: ChildProcess = spawn('taskset', ['-c', '1', process.execPath, ...NODE_FLAGS, ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main.ts'], {
     cwd: checkout,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

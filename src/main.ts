@@ -7,7 +7,7 @@ import { formatProblems, parseConfig, type Targets } from './config.ts';
 import { createGateway } from './gateway.ts';
 import { expressPrototypes } from './http/express-prototypes.ts';
 import { createHttpServer } from './http/server.ts';
-import { setHeapGrowth } from './heap-growth.ts';
+import { memoryReducerOff, setHeapGrowth } from './heap-growth.ts';
 import { createLogger } from './log.ts';
 import { readProcessLimits } from './process-limits.ts';
 import type { Sandbox } from './sandbox/start.ts';
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   handle = gateway.app;
   const metrics = gateway.metrics;
   countRefused = () => metrics.connectionsRefused.inc();
-  logger.info({ heapGrowth, host: config.host, port }, 'gateway listening');
+  logger.info({ heapGrowth, memoryReducer: memoryReducerOff() ? 'off' : 'on', host: config.host, port }, 'gateway listening');
   const admin = gateway.adminApp && createHttpServer(gateway.adminApp, config.server, countRefused);
   if (admin) {
     admin.listen(config.adminPort, config.adminHost);

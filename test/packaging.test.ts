@@ -38,7 +38,7 @@ describe('packaging and documentation', () => {
     for (const match of dockerfile.matchAll(/^COPY (?!--from)(?:--chown=\S+ )?(.+) \S+$/gm)) {
       for (const source of (match[1] as string).split(' ')) assert.ok(existsSync(source), `COPY source ${source} exists`);
     }
-    const cmd = /^CMD \["node", "([^"]+)"\]$/m.exec(dockerfile)?.[1];
+    const cmd = /^CMD \["node", (?:"--[^"]+", )*"([^"]+)"\]$/m.exec(dockerfile)?.[1];
     assert.equal(cmd, 'dist/main.js');
 
     // Inside the project, so the built files resolve node_modules as dist/ would.

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { startDevIssuer, type DevIssuer } from '../../src/sandbox/issuer.ts';
 import { startTenant, type Tenant, type TenantOptions } from '../../src/sandbox/tenant.ts';
 import { CLIENT_ID, CLIENT_SECRET, eventually, targetEnv } from './harness.ts';
+import { NODE_FLAGS } from '../../src/heap-growth.ts';
 import { findLeaks } from './secret-scan.ts';
 
 export interface GatewayProcess {
@@ -26,12 +27,12 @@ function statusField(pid: number, field: string): number {
 export interface ProcessOptions {
   /** The process's limit on open file descriptors (ulimit -n). */
   fdLimit?: number;
-  /** Node.js options before the script, such as --import. */
+  /** Node.js options before the script, such as --import, after the gateway's own (NODE_FLAGS). */
   nodeArgs?: string[];
 }
 
 export async function startGatewayProcess(env: Record<string, string>, options: ProcessOptions = {}): Promise<GatewayProcess> {
-  const script = [...(options.nodeArgs ?? []), 'src/main.ts'];
+  const script = [...NODE_FLAGS, ...(options.nodeArgs ?? []), 'src/main.ts'];
   const [command, args] =
     options.fdLimit === undefined
       ? [process.execPath, script]
