@@ -54,4 +54,3 @@ export function memoryReducerOff(execArgv: readonly string[] = process.execArgv)
   const last = execArgv.findLast((arg) => /^--(?:no[-_])?memory[-_]reducer$/.test(arg));
   return last !== undefined && /^--no[-_]/.test(last);
 }
-

@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import { expressPrototypes } from '../src/http/express-prototypes.ts';
 
-async function serve(listener: (req: IncomingMessage, res: ServerResponse) => void, classes?: ReturnType<typeof expressPrototypes>) {
-  const server = createServer(classes ? { IncomingMessage: classes.IncomingMessage, ServerResponse: classes.ServerResponse } : {}, listener);
+async function serve(listener: (req: IncomingMessage, res: ServerResponse) => void, classes: ReturnType<typeof expressPrototypes>) {
+  const server = createServer({ IncomingMessage: classes.IncomingMessage, ServerResponse: classes.ServerResponse }, listener);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(resolve)) };
