@@ -63,7 +63,8 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 async function nodePeer(name: string, script: string, upstream: Upstream): Promise<Proxy> {
-  const child = spawn('taskset', ['-c', '1', process.execPath, script], {
+  // PEER_NODE_ARGS, like GATEWAY_NODE_ARGS for the gateway: node flags for a profile or a probe.
+  const child = spawn('taskset', ['-c', '1', process.execPath, ...(process.env.PEER_NODE_ARGS ?? '').split(' ').filter(Boolean), script], {
     env: {
       PATH: process.env.PATH ?? '', NODE_ENV: 'production', UPSTREAM_ORIGIN: upstream.origin, UPSTREAM_TOKEN: upstream.token,
       // The typical BFF verifies callers as the gateway does.
