@@ -32,7 +32,7 @@ export interface AppDeps {
   liveStreams: LiveStreams;
   /** Browser sessions, when OIDC_ISSUER is set. */
   sessions?: SessionDeps | undefined;
-  /** The sandbox's example front-end (/app/), mounted before the operations. */
+  /** The sandbox's example front-end (/app/), mounted after the operations. */
   frontEnd?: Router | undefined;
 }
 
@@ -70,10 +70,8 @@ export function createApp(deps: AppDeps): Express {
   }
 
   const audit = auditTrail(deps.audit, deps.metrics);
-  // With ADMIN_PORT, /metrics is served on the admin listener only (createAdminApp).
-  app.use(healthRoutes(deps.readiness, deps.config.adminPort === undefined ? deps.metrics.registry : undefined));
-  if (deps.sessions) app.use(sessionRoutes(deps.sessions));
-  if (deps.frontEnd) app.use(deps.frontEnd);
+  // The operations first: they are nearly every request, and no other route shares their paths,
+  // so the others' routers are walked only by the requests that are theirs (and by 404s).
   // An operation whose access list is configured empty is not served: its path answers 404.
   app.use(
     operationRoutes(OPERATIONS, {
@@ -88,6 +86,10 @@ export function createApp(deps: AppDeps): Express {
       idleTimeoutMs: deps.config.upstream.streamIdleTimeoutMs,
     }),
   );
+  // With ADMIN_PORT, /metrics is served on the admin listener only (createAdminApp).
+  app.use(healthRoutes(deps.readiness, deps.config.adminPort === undefined ? deps.metrics.registry : undefined));
+  if (deps.sessions) app.use(sessionRoutes(deps.sessions));
+  if (deps.frontEnd) app.use(deps.frontEnd);
   app.use(notFound);
   app.use(errorHandler);
   return app;

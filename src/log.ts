@@ -53,5 +53,17 @@ export function destinationOf(logger: Logger): DestinationStream {
  * that the fields are only gathered for a line that is written.
  */
 export function writeLineAs(logger: Logger, level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
-  destinationOf(logger).write(`${JSON.stringify({ level, time: new Date().toISOString(), ...BASE, ...fields, msg })}\n`);
+  destinationOf(logger).write(lineOf(level, new Date(), fields, msg));
+}
+
+const BASE_JSON = JSON.stringify(BASE).slice(1, -1);
+
+/**
+ * The line pino would write, assembled from the fields' own JSON rather than from one object
+ * spread together (which cost a quarter more). `fields` never holds level, time, service or msg.
+ */
+export function lineOf(level: string, time: Date, fields: Record<string, unknown>, msg: string): string {
+  const own = JSON.stringify(fields);
+  const rest = own.length > 2 ? `,${own.slice(1, -1)}` : '';
+  return `{"level":"${level}","time":"${time.toISOString()}",${BASE_JSON}${rest},"msg":${JSON.stringify(msg)}}\n`;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { lineOf } from '../src/log.ts';
 import { realisticCsv } from '../src/sandbox/csv.ts';
 import { startProcessSetup, type GatewayProcess } from './support/gateway-process.ts';
 import { CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
@@ -103,4 +104,19 @@ describe('logs, when the reader of stdout stops reading', () => {
       assert.equal(code, 0);
       assert.ok(Date.now() - stoppedAt >= 4000, 'it waited for the reader first');
     }));
+});
+
+describe('the access line as written', () => {
+  it('Is the line the fields spread into pino\'s shape would make: same keys in the same order, undefined left out', () => {
+    const time = new Date('2026-12-02T04:30:00.123Z');
+    for (const fields of [
+      { requestId: 'r1', path: '/v3/a "quoted" \\ path\n', status: 202, durationMs: 1.5, subject: undefined, completed: true, error: 'ü€' },
+      {},
+      { only: undefined },
+    ]) {
+      const line = lineOf('warn', time, fields, 'request completed');
+      assert.equal(line, `${JSON.stringify({ level: 'warn', time: time.toISOString(), service: 'sailpoint-gateway', ...fields, msg: 'request completed' })}\n`);
+      assert.deepEqual(Object.keys(JSON.parse(line)).slice(0, 3), ['level', 'time', 'service']);
+    }
+  });
 });

@@ -150,6 +150,16 @@ describe('path validation and routing', () => {
     });
   }
 
+  it('When a path segment does not percent-decode, then 400 before anything else is asked of the caller', async () => {
+    const bad = '/v3/campaigns/%E0%A4%A/run-report/CAMPAIGN_STATUS_REPORT';
+    for (const authorization of [undefined, admin]) {
+      const response = await request(h.url).post(bad).set(authorization ? { Authorization: authorization } : {});
+      assert.equal(response.status, 400);
+      assert.equal(response.body.messages[0].text, 'The request is malformed.');
+    }
+    assert.equal(h.tenant.requests.length, 0);
+  });
+
   it('When the id is empty, then 400', async () => {
     const response = await request(h.url).post('/v3/campaigns//run-report/CAMPAIGN_STATUS_REPORT').set('Authorization', admin);
     assert.equal(response.status, 400);

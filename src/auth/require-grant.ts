@@ -1,12 +1,15 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
 import { grantAllowing, grantText, type Grant } from './grants.ts';
 import type { Authenticate } from './authenticate.ts';
 
-/** Authenticates the caller, then checks the route's any-of policy: 401 "who are you?", 403 "you may not". */
+/**
+ * Authenticates the caller, then checks the route's any-of policy: 401 "who are you?", 403 "you
+ * may not". Resolves when the caller may go on; the refusal is thrown.
+ */
 export function requireGrant(authenticate: Authenticate, anyOf: readonly Grant[], route: { fileDownload: boolean }) {
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  return async (req: Request, res: Response): Promise<void> => {
     const caller = await authenticate(req, route);
     const context = contextOf(res);
     context.caller = caller;
@@ -17,6 +20,5 @@ export function requireGrant(authenticate: Authenticate, anyOf: readonly Grant[]
       throw new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${required.join(', ')}).`);
     }
     context.grant = grantText(grant);
-    next();
   };
 }

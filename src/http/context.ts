@@ -1,4 +1,4 @@
-import { randomUUID, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import type { Caller } from '../auth/caller.ts';
@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.ts';
 import type { OperationName } from '../operations/table.ts';
 import type { Logger } from '../log.ts';
 import { traceContextFor, type TraceContext } from './trace-context.ts';
+import { randomHex } from './random-hex.ts';
 
 type LogMethod = (fields: Record<string, unknown> | string, message?: string) => void;
 
@@ -77,9 +78,7 @@ type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** A fresh request id: 32 hex characters. */
-export function newRequestId(): string {
-  return randomUUID().replaceAll('-', '');
-}
+export const newRequestId = (): string => randomHex(16);
 
 function requestIdFor(req: IncomingMessage): string {
   const offered = req.headers['x-request-id'];

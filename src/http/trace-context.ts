@@ -1,7 +1,7 @@
 // W3C Trace Context (https://www.w3.org/TR/trace-context/), just the part a hop needs: continue
 // the caller's trace or start one, and name this hop's span in the traceparent sent upstream.
 // No OpenTelemetry SDK: the gateway records no spans itself, it carries the ids and logs them.
-import { randomFillSync } from 'node:crypto';
+import { randomHex } from './random-hex.ts';
 
 export interface TraceContext {
   traceId: string;
@@ -19,21 +19,6 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(
 const ALL_ZERO = /^0+$/;
 // List members are key=value with printable ASCII; 512 characters is what vendors must propagate.
 const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
-
-// Ids come from a pool refilled 4 KiB at a time: one randomBytes() call per id cost 3 % of the
-// gateway's CPU per small call (the same reason Node pools the bytes behind randomUUID()).
-const pool = Buffer.alloc(4096);
-let poolOffset = pool.length;
-
-function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return ALL_ZERO.test(hex) ? randomHex(bytes) : hex;
-}
 
 /** Parses a traceparent header; undefined when absent or malformed (then a new trace starts). */
 export function parseTraceparent(value: string | string[] | undefined): { traceId: string; parentSpanId: string; flags: string } | undefined {
