@@ -1,5 +1,6 @@
-// One route per served operation of the table: label and audit, the caller and its grant, the
-// path and query checked, then the upstream call, relayed as JSON or streamed as a file.
+// The served operations of the table, each matched by its method and path template: label and
+// audit, the caller and its grant, the path and query checked, then the upstream call, relayed as
+// JSON or streamed as a file.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuditTrail } from '../audit/trail.ts';
 import type { Grant } from '../auth/grants.ts';
