@@ -66,6 +66,9 @@ export class GatewayError extends Error {
 /** The one 404: it carries nothing of the request, so every unknown path is refused with it. */
 export const NOT_FOUND = new GatewayError('ERR_NOT_FOUND', 'The server did not find a current representation for the target resource.');
 
+/** A request the gateway cannot read at all: a body parser's or a path decoder's 400. */
+export const MALFORMED = new GatewayError('ERR_BAD_REQUEST', 'The request is malformed.');
+
 export interface ErrorReply {
   status: number;
   headers: Record<string, string>;
@@ -107,7 +110,7 @@ export function errorReply(error: GatewayError, requestId: string): ErrorReply {
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   const status = typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : 500;
-  if (status === 400) return new GatewayError('ERR_BAD_REQUEST', 'The request is malformed.', { cause: error });
+  if (status === 400) return MALFORMED;
   if (status === 404) return NOT_FOUND;
   return new GatewayError('ERR_INTERNAL', 'An internal fault occurred.', { cause: error });
 }

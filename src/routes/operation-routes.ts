@@ -6,7 +6,7 @@ import type { AuditTrail } from '../audit/trail.ts';
 import type { Grant } from '../auth/grants.ts';
 import { requireGrant } from '../auth/require-grant.ts';
 import type { Authenticate } from '../auth/authenticate.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, MALFORMED } from '../errors.ts';
 import { contextOf, type Egress } from '../http/context.ts';
 import { validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { IdempotencyStore } from '../idempotency/store.ts';
@@ -30,8 +30,6 @@ export interface OperationDeps extends StreamDeps {
 /** The operations whose access list is not empty: the others are not served (404). */
 export const servedOperations = (operations: readonly Operation[], access: Readonly<Record<OperationName, Grant[]>>) =>
   operations.filter((op) => access[op.name].length > 0);
-
-const MALFORMED = new GatewayError('ERR_BAD_REQUEST', 'The request is malformed.');
 
 /**
  * A captured segment, percent-decoded as Express decodes route params (an empty one stays empty).
