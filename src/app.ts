@@ -9,7 +9,7 @@ import { refuseBodies } from './http/body-limit.ts';
 import { errorHandler, notFound } from './http/error-handler.ts';
 import { preflightOnly } from './http/preflight.ts';
 import type { LiveStreams } from './http/live-streams.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { apiAnswerHeaders } from './http/security-headers.ts';
 import type { IdempotencyStore } from './idempotency/store.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): Express {
   const served = servedOperations(OPERATIONS, deps.config.access).map(pathPattern);
 
   app.use(accessLog(deps.logger, deps.metrics));
-  app.use(securityHeaders());
+  app.use(apiAnswerHeaders());
   app.use(refuseBodies(deps.config.server.maxBodyBytes, deps.sessions ? [BACKCHANNEL_LOGOUT_PATH] : []));
   app.use(preflightOnly(deps.config.corsOrigins, served));
   if (deps.config.corsOrigins.length > 0) {
@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
 export function createAdminApp(deps: Pick<AppDeps, 'logger' | 'metrics' | 'readiness'>): Express {
   const app = bareExpress();
   app.use(accessLog(deps.logger, deps.metrics));
-  app.use(securityHeaders());
+  app.use(apiAnswerHeaders());
   app.use(healthRoutes(deps.readiness, deps.metrics.registry));
   app.use(notFound);
   app.use(errorHandler);

@@ -15,6 +15,7 @@ import { cookieBrowser, type CookieBrowser } from './support/cookie-browser.ts';
 import { freePort } from './support/free-port.ts';
 import { startRedis } from './support/redis.ts';
 import { campaignReportsPath, CLIENT_ID, CLIENT_SECRET, eventually, exportPath, runReportPath, startHarness, targetEnv, type Harness } from './support/harness.ts';
+import { API_ANSWER_SET, DOCUMENT_ONLY_SET, securityHeadersOf } from './support/security-headers.ts';
 import { gatewayClient, loginAs, pastRenewal, PERSONAS, sessionEnv, startSessionRig } from './support/session-rig.ts';
 
 
@@ -101,6 +102,21 @@ describe('browser sessions: login through the provider', () => {
       const response = await fetch(`${h.url}/bff/login?returnTo=${encodeURIComponent(returnTo)}`, { redirect: 'manual' });
       assert.equal(response.status, 400, returnTo);
     }
+  });
+
+  it('The login, the callback and the other /bff/ routes carry helmet’s full set (no-referrer keeps the callback’s code out of the next page’s Referer); a /v3 answer the REST set only', async () => {
+    const browser = cookieBrowser();
+    const start = await browser.request(`${h.url}/bff/login?returnTo=%2Fapp%2F`);
+    const hops = await loginAs(browser, `${h.url}/bff/login?returnTo=%2Fapp%2F`, idp, 'cert-admin', `${h.url}/app/`);
+    const callback = hops.find((hop) => hop.url.startsWith(`${h.url}/bff/callback`));
+    const user = await browser.request(`${h.url}/bff/user`, { headers: { 'x-csrf': '1' } });
+    const refused = await browser.request(`${h.url}/bff/login?returnTo=%2F%2Fevil.example`);
+    const operation = await browser.request(`${h.url}${runReportPath()}`, { method: 'POST', headers: { 'x-csrf': '1' } });
+    assert.deepEqual([start.status, callback?.status, user.status, refused.status, operation.status], [302, 302, 200, 400, 202]);
+    for (const hop of [start, callback, user, refused]) {
+      assert.deepEqual(securityHeadersOf((name) => hop?.headers.get(name)), { ...API_ANSWER_SET, ...DOCUMENT_ONLY_SET }, hop?.url);
+    }
+    assert.deepEqual(securityHeadersOf((name) => operation.headers.get(name)), API_ANSWER_SET);
   });
 
   it('With the session cookie and X-CSRF, the /v3 routes serve the same Caller a bearer token would, and the audit record says session', async () => {

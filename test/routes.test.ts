@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { realisticCsv } from '../src/sandbox/csv.ts';
+import { API_ANSWER_SET, securityHeadersOf } from './support/security-headers.ts';
 import { CAMPAIGN, exportPath, runReportPath, startHarness, type Harness } from './support/harness.ts';
 
 const SOURCE = 'e136567de87e4d029e60b3c3c55db56d';
@@ -249,11 +250,23 @@ describe('path validation and routing', () => {
     assert.equal(upstream.headers.cookie, undefined);
   });
 
-  it('Responses carry helmet headers and no X-Powered-By', async () => {
-    const response = await request(h.url).get('/healthz');
-    assert.equal(response.headers['x-powered-by'], undefined);
-    assert.equal(response.headers['x-content-type-options'], 'nosniff');
-    assert.ok(response.headers['x-request-id']);
+  it('API answers carry the REST set of security headers (CSP, framing, nosniff, HSTS, CORP) and none of those for documents, and no X-Powered-By', async () => {
+    const answers = [
+      await request(h.url).get('/healthz'),
+      await request(h.url).post(runReportPath()).set('Authorization', admin),
+      await request(h.url).get(exportPath(SOURCE)).set('Authorization', admin),
+      await request(h.url).post(runReportPath()),
+      await request(h.url).get('/v3/identities'),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 202, 200, 401, 404],
+    );
+    for (const answer of answers) {
+      assert.deepEqual(securityHeadersOf((name) => answer.headers[name]), API_ANSWER_SET, `the ${answer.status}`);
+      assert.equal(answer.headers['x-powered-by'], undefined);
+      assert.ok(answer.headers['x-request-id']);
+    }
   });
 
   it('CORS answers only the configured origins: a preflight for them, 404 for any other OPTIONS', async () => {

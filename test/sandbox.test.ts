@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startGatewayProcess, startProcessSetup, type GatewayProcess } from './support/gateway-process.ts';
 import { cookieBrowser } from './support/cookie-browser.ts';
 import { eventually } from './support/harness.ts';
+import { API_ANSWER_SET, DOCUMENT_ONLY_SET, securityHeadersOf } from './support/security-headers.ts';
 
 describe('sandbox mode (npm start with no configuration)', () => {
   let gateway: GatewayProcess;
@@ -77,6 +78,12 @@ describe('sandbox mode (npm start with no configuration)', () => {
     const hops = await browser.follow(new URL(action, picker?.url).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'persona=cert-admin' });
     assert.equal(hops.at(-1)?.status, 200, 'landed on returnTo');
     assert.match(hops.at(-1)?.body ?? '', /<title>SailPoint gateway — example front-end<\/title>/, 'the example front-end, served at /app/');
+    // The page: helmet's full set for a document, with its own CSP in place of the API's.
+    const { 'content-security-policy': pageCsp, ...pageHeaders } = securityHeadersOf((name) => hops.at(-1)?.headers.get(name));
+    const documentSet: Record<string, string> = { ...API_ANSWER_SET, ...DOCUMENT_ONLY_SET };
+    delete documentSet['content-security-policy'];
+    assert.deepEqual(pageHeaders, documentSet);
+    assert.match(pageCsp ?? '', /^default-src 'none'; script-src 'self';.*frame-ancestors 'none'$/);
     const user = await browser.request(`${gateway.url}/bff/user`, { headers: { 'x-csrf': '1' } });
     assert.equal(user.status, 200);
     assert.deepEqual((JSON.parse(user.body) as { roles: string[] }).roles, ['CERT_ADMIN']);

@@ -2,6 +2,7 @@
 // own origin, so it runs in session mode with the cookie; and the sandbox's ids it suggests.
 import { fileURLToPath } from 'node:url';
 import express, { Router, type Request, type Response } from 'express';
+import { documentHeaders } from '../http/security-headers.ts';
 
 export const FRONT_END_DIR = fileURLToPath(new URL('../../examples/front-end/', import.meta.url));
 
@@ -16,8 +17,9 @@ export interface FrontEndSuggestions {
 
 export function frontEndRoutes(suggestions: FrontEndSuggestions): Router {
   const router = Router({ caseSensitive: true, strict: true });
+  router.use('/app', documentHeaders());
   // Where the provider's end-session page sends the browser back to (the post-logout URI).
-  router.get('/', (_req: Request, res: Response) => res.redirect(302, '/app/'));
+  router.get('/', documentHeaders(), (_req: Request, res: Response) => res.redirect(302, '/app/'));
   router.get('/app', (_req: Request, res: Response) => res.redirect(301, '/app/'));
   router.get('/app/sandbox.json', (_req: Request, res: Response) => void res.json(suggestions));
   router.use(

@@ -6,6 +6,7 @@ import { grantsOf, type GrantClaims } from '../auth/grants.ts';
 import type { SessionSettings } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 import { contextOf } from '../http/context.ts';
+import { documentHeaders } from '../http/security-headers.ts';
 import { readForm } from '../http/read-form.ts';
 import { clearedSessionCookie, cookieValue, newSessionId, sessionCookie, SESSION_COOKIE, signId, verifySignedId } from './cookie.ts';
 import { refusedByProvider, type OidcLogin } from './login.ts';
@@ -102,6 +103,8 @@ export async function sessionOf(req: Request, deps: Pick<SessionDeps, 'settings'
 export function sessionRoutes(deps: SessionDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const { settings } = deps;
+  // The login, the callback and the logout are browser navigations that carry codes and state.
+  router.use('/bff/', documentHeaders());
 
   router.get('/bff/login', async (req: Request, res: Response) => {
     contextOf(res).route = 'GET /bff/login';
