@@ -17,6 +17,21 @@ describe('the ledger of units in use', () => {
     assert.deepEqual(freeTimes(ledger), [500]);
   });
 
+  it('freeTimes gives the units in use oldest first, skips released ones, and caps only pending units', () => {
+    const ledger = new UnitLedger();
+    const slow = ledger.add(900); // pending: its call is not answered yet
+    const settled = ledger.add(400);
+    settled.pending = false;
+    const gone = ledger.add(50);
+    ledger.add(300, true); // seeded: never pending
+    ledger.release(gone);
+    assert.deepEqual([...ledger.freeTimes()], [900, 400, 300]);
+    assert.deepEqual([...ledger.freeTimes(600)], [600, 400, 300], 'the pending unit at most 600');
+    slow.pending = false;
+    assert.deepEqual([...ledger.freeTimes(600)], [900, 400, 300], 'a settled unit keeps its own time');
+    assert.deepEqual([...ledger.freeTimes(600)], freeTimes(ledger));
+  });
+
   it('When units free in order, then they leave from the front and a released unit is never counted twice', () => {
     const ledger = new UnitLedger();
     const units = [10, 20, 30].map((at) => ledger.add(at));

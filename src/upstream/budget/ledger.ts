@@ -57,6 +57,20 @@ export class UnitLedger {
     }
   }
 
+  /**
+   * When each unit in use frees, oldest first, a pending unit's no later than `pendingAtMost`: one
+   * pass into one typed array, since admission reads it for every call while the window is full.
+   */
+  freeTimes(pendingAtMost = Infinity): Float64Array {
+    const times = new Float64Array(this.size);
+    let n = 0;
+    for (let i = this.head; i < this.held.length; i += 1) {
+      const unit = this.held[i] as HeldUnit;
+      if (!unit.released) times[n++] = unit.pending ? Math.min(unit.freeAt, pendingAtMost) : unit.freeAt;
+    }
+    return n === times.length ? times : times.subarray(0, n);
+  }
+
   /** The units in use, oldest first. */
   *inUse(): Generator<HeldUnit> {
     for (let i = this.head; i < this.held.length; i += 1) {
