@@ -63,12 +63,13 @@ export class UnitLedger {
    */
   freeTimes(pendingAtMost = Infinity): Float64Array {
     const times = new Float64Array(this.size);
+    // Every unit behind the head is released, so those from it on that are not number `size`.
     let n = 0;
     for (let i = this.head; i < this.held.length; i += 1) {
       const unit = this.held[i] as HeldUnit;
       if (!unit.released) times[n++] = unit.pending ? Math.min(unit.freeAt, pendingAtMost) : unit.freeAt;
     }
-    return n === times.length ? times : times.subarray(0, n);
+    return times;
   }
 
   /** The units in use, oldest first. */
