@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import request from 'supertest';
 import { createAdmission, type CallClass, type Permit } from '../src/upstream/admission.ts';
 import { createLocalWindow, unitWaits, type WindowStore } from '../src/upstream/budget/window.ts';
@@ -158,6 +159,45 @@ function scriptedGate(queueWaitMs: number, now: () => number) {
 }
 
 describe('admission', () => {
+  it('A newcomer is estimated at its round-robin position: its own calls, each other caller\'s as many, and every interactive call ahead of an export (fast-check, seeded)', async () => {
+    const arrival = fc.record({ caller: fc.constantFrom('a', 'b', 'c', 'd'), callClass: fc.constantFrom<CallClass>('interactive', 'export') });
+    await fc.assert(
+      fc.asyncProperty(fc.array(arrival, { maxLength: 40 }), async (arrivals) => {
+        // Nothing is ever granted, so every call waits; the position asked for each is recorded.
+        const asked: number[] = [];
+        const store: WindowStore = {
+          take: async () => ({ granted: false, retryInMs: 60_000 }),
+          pause() {},
+          estimateWaitMs: (unitsAhead) => (asked.push(unitsAhead), 0),
+          estimator: () => () => 0,
+          onChange() {},
+          status: () => ({ mode: 'local', ready: true, degraded: false, detail: 'test' }),
+          async close() {},
+        };
+        const gate = createAdmission({ store, concurrency: { interactive: 0, export: 0 }, queueSize: 1000, perCallerQueue: 1000, exportsPerCaller: 1000, queueWaitMs: 600_000 });
+        const abort = new AbortController();
+        const queued = new Map<string, number>();
+        const expected: number[] = [];
+        const waits = arrivals.map(({ caller, callClass }) => {
+          const own = (queued.get(`${callClass} ${caller}`) ?? 0) + 1;
+          let ahead = 0;
+          for (const [key, n] of queued) {
+            const [otherClass, other] = key.split(' ');
+            if (otherClass === callClass && other !== caller) ahead += Math.min(n, own);
+            if (callClass === 'export' && otherClass === 'interactive') ahead += n;
+          }
+          expected.push(ahead + own);
+          queued.set(`${callClass} ${caller}`, own);
+          return gate.acquire({ callClass, caller, signal: abort.signal }).catch(() => undefined);
+        });
+        abort.abort();
+        await Promise.all(waits);
+        assert.deepEqual(asked, expected);
+      }),
+      { seed: 20261202, numRuns: 200 },
+    );
+  });
+
   it('When one caller floods, then another caller is still served next (round-robin across callers)', async () => {
     const gate = admission(1, 200);
     const { order, run } = servingOrder(gate);

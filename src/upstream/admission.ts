@@ -136,7 +136,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let timer: NodeJS.Timeout | undefined;
 
   const queuedOf = (callClass: CallClass, caller: string) => queues[callClass].get(caller)?.length ?? 0;
-  const queuedIn = (callClass: CallClass) => [...queues[callClass].values()].reduce((n, list) => n + list.length, 0);
+  const queuedIn = (callClass: CallClass) => {
+    let n = 0;
+    for (const list of queues[callClass].values()) n += list.length;
+    return n;
+  };
 
   /**
    * Round-robin positions in a class, read once: the caller's call number `own` (1-based) comes
@@ -165,6 +169,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }
 
   /**
+   * One position, as positionsIn reads it, without its tables: O(callers) and nothing allocated.
+   * Every arrival asks it, while positionsIn's tables are O(longest queue) to build: one caller's
+   * flood of a thousand waiting calls made each of its arrivals build two tables of a thousand.
+   */
+  function positionOf(callClass: CallClass, caller: string, own: number): number {
+    let ahead = callClass === 'export' ? queuedIn('interactive') : 0;
+    for (const [other, list] of queues[callClass]) if (other !== caller) ahead += Math.min(list.length, own);
+    return ahead + own;
+  }
+
+  /**
    * How long a new call would wait, honestly: its round-robin position against the budget as it
    * stands. Fairness is kept by how the queue is served (a newcomer may go ahead of calls already
    * queued, which shedHopeless then refuses if they can no longer make it), never by refusing in
@@ -172,7 +187,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
    */
   function admissionEstimateMs(callClass: CallClass, caller: string): number {
     const queued = queuedOf(callClass, caller);
-    const position = positionsIn(callClass)(caller, queued + 1);
+    const position = positionOf(callClass, caller, queued + 1);
     return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) : 0));
   }
 
