@@ -78,6 +78,26 @@ describe('a slow call does not hide freed units', () => {
   });
 });
 
+describe('a very large window', () => {
+  it('When a window of half a million units is full, then a take is refused with the wait for its first unit, not a stack overflow', () => {
+    let t = 0;
+    const limit = 500_000;
+    // One unit a millisecond: pacing's arithmetic stays exact, so every take is granted.
+    const store = createLocalWindow({ limit, windowMs: limit, burst: limit, holdMs: 0, now: () => t });
+    let granted = 0;
+    for (let i = 0; i < limit; i += 1) {
+      const take = store.takeNow?.();
+      if (take?.granted) {
+        take.unit.settle();
+        granted += 1;
+      }
+    }
+    assert.equal(granted, limit);
+    t = 1000;
+    assert.deepEqual(store.takeNow?.(), { granted: false, retryInMs: limit + 1 - 1000 });
+  });
+});
+
 describe('pacing within the window', () => {
   it('hands out `burst` units at once, then one every windowMs / limit', async () => {
     let t = 0;

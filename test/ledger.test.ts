@@ -32,6 +32,16 @@ describe('the ledger of units in use', () => {
     assert.deepEqual([...ledger.freeTimes(600)], freeTimes(ledger));
   });
 
+  it('earliestFree is the soonest free time of the units in use, pending or not, released ones skipped', () => {
+    const ledger = new UnitLedger();
+    assert.equal(ledger.earliestFree(), Infinity);
+    ledger.add(900);
+    const gone = ledger.add(50);
+    ledger.add(300, true);
+    ledger.release(gone);
+    assert.equal(ledger.earliestFree(), 300);
+  });
+
   it('When units free in order, then they leave from the front and a released unit is never counted twice', () => {
     const ledger = new UnitLedger();
     const units = [10, 20, 30].map((at) => ledger.add(at));

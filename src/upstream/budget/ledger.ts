@@ -72,6 +72,16 @@ export class UnitLedger {
     return times;
   }
 
+  /** When the first unit in use frees (Infinity if none): a loop, since a spread into Math.min overflows the stack at a few hundred thousand. */
+  earliestFree(): number {
+    let earliest = Infinity;
+    for (let i = this.head; i < this.held.length; i += 1) {
+      const unit = this.held[i] as HeldUnit;
+      if (!unit.released && unit.freeAt < earliest) earliest = unit.freeAt;
+    }
+    return earliest;
+  }
+
   /** The units in use, oldest first. */
   *inUse(): Generator<HeldUnit> {
     for (let i = this.head; i < this.held.length; i += 1) {

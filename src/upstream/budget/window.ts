@@ -136,7 +136,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
       used.purge(t);
       if (used.size >= options.limit) used.purge(t, true);
-      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, Math.min(...used.freeTimes()) - t) };
+      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, used.earliestFree() - t) };
       const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst);
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
       tat = Math.max(tat, t) + intervalMs;
