@@ -2,12 +2,15 @@
 // garbage, 403, 429 from admission, 404), each at 32 connections for a few seconds, while a light
 // legitimate caller lists a campaign's reports 5 times a second, open loop. Per flood: refusals
 // per second, the gateway's CPU µs per refusal (/proc), and the light caller's p50 / p99. nginx
-// answering 404 is the floor for the cheapest.
+// answering 404 is the floor for the cheapest. A served call's CPU grows with the connections
+// that keep it busy, and the 429 flood needs more of them than one caller may have waiting, so
+// each flood is also compared with a served call at its own connections, measured just before it
+// on a second gateway whose budget is out of the way (a tenant without a rate limit).
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
 import { openLoopProcess } from './open-loop.ts';
-import { BENCH_CLIENT, startProxy, upstreamFor } from './proxies.ts';
+import { BENCH_CLIENT, BUDGET_OUT_OF_THE_WAY, startProxy, upstreamFor } from './proxies.ts';
 import { procStat, startGateway } from './support.ts';
 import { wrk } from './wrk.ts';
 
@@ -45,6 +48,8 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
   const issuer = await startDevIssuer();
   const upstream = await upstreamFor(tenant, issuer);
   const gateway = await startGateway(upstream.gatewayEnv);
+  const unlimitedTenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
+  const servingGateway = await startGateway((await upstreamFor(unlimitedTenant, issuer, BUDGET_OUT_OF_THE_WAY)).gatewayEnv);
   const nginx = await startProxy('nginx', upstream);
   const bare = await startProxy('bare-node', upstream);
   const admin = await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
@@ -63,15 +68,25 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
     '',
     `A served call costs ${servedCpuUs.toFixed(0)} CPU µs (the small-call table above).`,
     '',
-    '| flood | answers/s | status seen, share refused | CPU µs per answer | ÷ a served call | light caller served | light p50 / p99 (ms) |',
-    '|---|---|---|---|---|---|---|',
+    '| flood | answers/s | status seen, share refused | CPU µs per answer | ÷ a served call | a served call at its connections, just before (µs) | ÷ that | light caller served | light p50 / p99 (ms) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
+  /** The CPU of a served call at these connections, on the gateway whose budget is out of the way. */
+  const servedCpuAt = async (connections: number): Promise<number> => {
+    const before = procStat(servingGateway.pid).cpuS;
+    const result = await wrk(`${servingGateway.url}${RUN_REPORT}`, { connections, seconds, method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+    return ((procStat(servingGateway.pid).cpuS - before) * 1e6) / result.requests;
+  };
   try {
     // Warm-up: JIT and caches, as in the other scenarios.
     for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 1, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
+    for (const connections of new Set(floods.map((flood) => flood.connections ?? 32))) {
+      await wrk(`${servingGateway.url}${RUN_REPORT}`, { connections, seconds: 1, method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+    }
     // Let the warm-up's spend of the budget age out of the window before the light caller counts.
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     for (const flood of floods) {
+      const servedHereUs = await servedCpuAt(flood.connections ?? 32);
       const before = procStat(gateway.pid).cpuS;
       // What the flood is answered, probed a second into it.
       const probe = new Promise((resolve) => setTimeout(resolve, 1000)).then(() =>
@@ -85,7 +100,7 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       ]);
       const cpuUs = ((procStat(gateway.pid).cpuS - before) * 1e6) / result.requests;
       lines.push(
-        `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ` +
+        `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ${servedHereUs.toFixed(1)} (${flood.connections ?? 32} connections) | ${(cpuUs / servedHereUs).toFixed(2)} | ` +
           `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)} |`,
       );
       // The 429 flood spent the budget: let it free before the next flood's light caller.
@@ -97,13 +112,15 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       const before = procStat(floor.pid).cpuS;
       const result = await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds, method: 'GET', headers: {} });
       const cpuUs = ((procStat(floor.pid).cpuS - before) * 1e6) / result.requests;
-      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | |`);
+      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | | | |`);
     }
   } finally {
     await nginx?.stop();
     await bare?.stop();
     await gateway.stop();
+    await servingGateway.stop();
     await tenant.close();
+    await unlimitedTenant.close();
     await issuer.close();
   }
   return lines.join('\n');

@@ -4,7 +4,7 @@
 // budget set out of the way; the peers proxy plainly with no caller auth.
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
-import { BENCH_CLIENT, PROXIES, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
+import { BENCH_CLIENT, BUDGET_OUT_OF_THE_WAY, PROXIES, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
 import { randomBytes } from 'node:crypto';
 import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser } from '../test/support/cookie-browser.ts';
@@ -98,12 +98,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
   const issuer = await startDevIssuer();
   const callerToken = await issuer.mint({ roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
-  // The budget set out of the way: this scenario measures the cost of the path, not the limit.
-  const upstream = await upstreamFor(tenant, issuer, {
-    UPSTREAM_RATE_LIMIT: '100000', UPSTREAM_RATE_WINDOW_MS: '1000', UPSTREAM_RATE_BURST: '100000',
-    // 128 calls in flight: the size of @fastify/reply-from's upstream pool.
-    UPSTREAM_MAX_CONCURRENCY: '128', UPSTREAM_QUEUE_SIZE: '100000', UPSTREAM_QUEUE_PER_CALLER: '100000',
-  });
+  const upstream = await upstreamFor(tenant, issuer, BUDGET_OUT_OF_THE_WAY);
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
   const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
