@@ -71,22 +71,23 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
     '| flood | answers/s | status seen, share refused | CPU µs per answer | ÷ a served call | a served call at its connections, just before (µs) | ÷ that | light caller served | light p50 / p99 (ms) |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
+  const connectionsOf = (flood: Flood) => flood.connections ?? 32;
+  const serve = (connections: number, forS: number) =>
+    wrk(`${servingGateway.url}${RUN_REPORT}`, { connections, seconds: forS, method: 'POST', headers: { authorization: `Bearer ${admin}` } });
   /** The CPU of a served call at these connections, on the gateway whose budget is out of the way. */
   const servedCpuAt = async (connections: number): Promise<number> => {
     const before = procStat(servingGateway.pid).cpuS;
-    const result = await wrk(`${servingGateway.url}${RUN_REPORT}`, { connections, seconds, method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+    const result = await serve(connections, seconds);
     return ((procStat(servingGateway.pid).cpuS - before) * 1e6) / result.requests;
   };
   try {
     // Warm-up: JIT and caches, as in the other scenarios.
     for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 1, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
-    for (const connections of new Set(floods.map((flood) => flood.connections ?? 32))) {
-      await wrk(`${servingGateway.url}${RUN_REPORT}`, { connections, seconds: 1, method: 'POST', headers: { authorization: `Bearer ${admin}` } });
-    }
+    for (const connections of new Set(floods.map(connectionsOf))) await serve(connections, 1);
     // Let the warm-up's spend of the budget age out of the window before the light caller counts.
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     for (const flood of floods) {
-      const servedHereUs = await servedCpuAt(flood.connections ?? 32);
+      const servedHereUs = await servedCpuAt(connectionsOf(flood));
       const before = procStat(gateway.pid).cpuS;
       // What the flood is answered, probed a second into it.
       const probe = new Promise((resolve) => setTimeout(resolve, 1000)).then(() =>
@@ -94,13 +95,13 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       );
       const [result, lightResult, status] = await Promise.all([
         // The light caller's first second warms it up untimed: the flood runs that second longer.
-        wrk(`${gateway.url}${flood.path}`, { connections: flood.connections ?? 32, seconds: seconds + LIGHT_WARM_UP_S, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) }),
+        wrk(`${gateway.url}${flood.path}`, { connections: connectionsOf(flood), seconds: seconds + LIGHT_WARM_UP_S, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) }),
         openLoopProcess(`${gateway.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, warmUpS: LIGHT_WARM_UP_S, method: 'GET', headers: { authorization: `Bearer ${light}` } }),
         probe,
       ]);
       const cpuUs = ((procStat(gateway.pid).cpuS - before) * 1e6) / result.requests;
       lines.push(
-        `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ${servedHereUs.toFixed(1)} (${flood.connections ?? 32} connections) | ${(cpuUs / servedHereUs).toFixed(2)} | ` +
+        `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ${servedHereUs.toFixed(1)} (${connectionsOf(flood)} connections) | ${(cpuUs / servedHereUs).toFixed(2)} | ` +
           `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)} |`,
       );
       // The 429 flood spent the budget: let it free before the next flood's light caller.

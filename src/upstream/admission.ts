@@ -141,6 +141,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
     for (const list of queues[callClass].values()) n += list.length;
     return n;
   };
+  /** Every interactive call goes before an export. */
+  const classesAhead = (callClass: CallClass) => (callClass === 'export' ? queuedIn('interactive') : 0);
 
   /**
    * Round-robin positions in a class, read once: the caller's call number `own` (1-based) comes
@@ -161,7 +163,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       reach[j] = stillQueued;
     }
     for (let j = 1; j <= rounds; j += 1) reach[j] = (reach[j] as number) + (reach[j - 1] as number);
-    const interactiveFirst = callClass === 'export' ? queuedIn('interactive') : 0;
+    const interactiveFirst = classesAhead(callClass);
     return (caller, own) => {
       const mine = Math.min(queue.get(caller)?.length ?? 0, own);
       return interactiveFirst + own + (reach[Math.min(own, rounds)] as number) - mine;
@@ -174,7 +176,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
    * flood of a thousand waiting calls made each of its arrivals build two tables of a thousand.
    */
   function positionOf(callClass: CallClass, caller: string, own: number): number {
-    let ahead = callClass === 'export' ? queuedIn('interactive') : 0;
+    let ahead = classesAhead(callClass);
     for (const [other, list] of queues[callClass]) if (other !== caller) ahead += Math.min(list.length, own);
     return ahead + own;
   }
