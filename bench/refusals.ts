@@ -1,8 +1,8 @@
-// The cost of saying no: floods of refusals (401 with random signatures on a known kid, 401 with
-// garbage, 403, 429 from admission, 404), each at 32 connections for a few seconds, while a light
-// legitimate caller lists a campaign's reports 5 times a second, open loop. Per flood: refusals
-// per second, the gateway's CPU µs per refusal (/proc), and the light caller's p50 / p99. nginx
-// answering 404 is the floor for the cheapest. A served call's CPU grows with the connections
+// The cost of saying no: floods of refusals (401 with random signatures on a known kid, 401 for
+// an expired token, 401 with garbage, 403, 429 from admission, 404), each at 32 connections for a
+// few seconds, while a light legitimate caller lists a campaign's reports 5 times a second, open
+// loop. Per flood: refusals per second, the gateway's CPU µs per refusal (/proc), and the light
+// caller's p50 / p99. nginx answering 404 is the floor for the cheapest. A served call's CPU grows with the connections
 // that keep it busy, and the 429 flood needs more of them than one caller may have waiting, so
 // each flood is also compared with a served call at its own connections, measured just before it
 // on a second gateway whose budget is out of the way (a tenant without a rate limit).
@@ -55,8 +55,12 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
   const admin = await issuer.mint({ sub: 'flooder', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
   const reader = await issuer.mint({ sub: 'wrong-role', scope: 'idn:nesr:read' }, { expiresInS: 3600 });
   const light = await issuer.mint({ sub: 'light', roles: ['CERT_ADMIN'] }, { expiresInS: 3600 });
+  const nowS = Math.floor(Date.now() / 1000);
+  const expired = await issuer.mint({ sub: 'stale-tab', roles: ['CERT_ADMIN'], iat: nowS - 7200, exp: nowS - 3600 });
   const floods: Flood[] = [
     { name: '401: random signatures on a known kid', path: LIST_REPORTS, method: 'GET', headers: {}, lua: randomSignatureLua(admin), expect: '401' },
+    // A front-end tab whose token expired, calling on: signed well, refused by its claims alone.
+    { name: '401: an expired token, sent again and again', path: LIST_REPORTS, method: 'GET', headers: { authorization: `Bearer ${expired}` }, expect: '401' },
     { name: '401: garbage tokens', path: LIST_REPORTS, method: 'GET', headers: { authorization: 'Bearer not-a-token' }, expect: '401' },
     { name: '403: a valid token without the role', path: RUN_REPORT, method: 'POST', headers: { authorization: `Bearer ${reader}` }, expect: '403' },
     // More connections than one caller may have waiting (UPSTREAM_QUEUE_PER_CALLER, 50): the rest are refused at once.

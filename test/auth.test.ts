@@ -214,6 +214,35 @@ describe('caller keys over time', () => {
     }
   });
 
+  it('When tokens are refused by their claims alone (expired, another audience, another issuer, too long-lived), then no key is looked up for them: unknown kids fetch no JWKS', async () => {
+    // Cool-down 0: every unknown kid that reached the key lookup would refetch the JWKS.
+    const h = await startHarness({ env: { AUTH_JWKS_COOLDOWN_MS: '0' } });
+    try {
+      const start = h.issuer.jwksRequests;
+      const other = await createSigningKey();
+      const nowS = Math.floor(Date.now() / 1000);
+      const refusals: Array<[Record<string, unknown>, RegExp]> = [
+        [{ exp: nowS - 3600, iat: nowS - 7200 }, /JWT is expired/],
+        [{ aud: 'another-api' }, /"aud" claim check failed/],
+        [{ iss: 'https://evil.example/' }, /"iss" claim check failed/],
+        [{ nbf: nowS + 3600 }, /not yet valid/],
+        [{ iat: nowS, exp: nowS + 100 * 365 * 86_400 }, /lives longer/],
+      ];
+      for (const [i, [claims, reason]] of refusals.entries()) {
+        const token = await h.issuer.mint({ ...ADMIN, ...claims }, { key: other, kid: `unknown-${i}` });
+        assertUnauthorized(await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}`), reason);
+      }
+      assert.equal(h.issuer.jwksRequests, start, 'no JWKS fetch for a token its claims refuse');
+      // The same unknown kid with claims that pass does reach the key lookup, and so the JWKS.
+      const passing = await h.issuer.mint(ADMIN, { key: other, kid: 'unknown-passing' });
+      assertUnauthorized(await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${passing}`), /no key matches/);
+      assert.equal(h.issuer.jwksRequests, start + 1);
+      assert.equal(h.tenant.requests.length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('When the keys were just refreshed in the background, then a newly published kid is still accepted on its first request', async () => {
     const h = await startHarness({ env: { AUTH_JWKS_MAX_AGE_MS: '1000', AUTH_JWKS_COOLDOWN_MS: '60000' } });
     try {
