@@ -3,6 +3,7 @@
 // The schema is documented in docs/AUDIT.md; change both together and bump AUDIT_SCHEMA.
 import type { ErrorCode } from '../errors.ts';
 import type { Egress, RequestContext } from '../http/context.ts';
+import { isoTime } from '../iso-time.ts';
 
 export const AUDIT_SCHEMA = 2;
 
@@ -60,7 +61,7 @@ export interface ExchangeEnd {
   /** The caller received the whole answer. */
   finished: boolean;
   durationMs: number;
-  at: Date;
+  atMs: number;
 }
 
 // Refusals are the gateway declining to go on; everything else that failed is the upstream's doing.
@@ -81,7 +82,7 @@ export function auditRecord(context: RequestContext, egress: Egress, end: Exchan
   return {
     kind: 'audit',
     schema: AUDIT_SCHEMA,
-    time: end.at.toISOString(),
+    time: isoTime(end.atMs),
     auditId: end.auditId,
     requestId: context.requestId,
     traceId: context.trace.traceId,

@@ -19,7 +19,7 @@ export function auditTrail(sink: AuditSink, metrics: Metrics): AuditTrail {
         status: res.headersSent ? res.statusCode : null,
         finished: res.writableFinished,
         durationMs: performance.now() - startedAt,
-        at: new Date(),
+        atMs: Date.now(),
       });
       sink.write(record);
       metrics.auditRecords.inc({ outcome: record.outcome });
