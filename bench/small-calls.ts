@@ -10,7 +10,7 @@ import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser } from '../test/support/cookie-browser.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { loginAs } from '../test/support/session-rig.ts';
-import { inTurns, median, perRoundRatio, procStat, startGateway } from './support.ts';
+import { inTurns, median, perRoundRatio, procStat, startGateway, stolenMs } from './support.ts';
 import { openLoopProcess, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
@@ -33,6 +33,8 @@ interface Row {
   halfP99Ms: number;
   /** Each round's own p99, absolute: how far the rounds were apart. */
   halfP99sMs: number[];
+  /** The CPU time the hypervisor took from the machine in each of those rounds (ms). */
+  halfStolenMs: number[];
   /** The target's CPU over the timed part of those rounds, as a share of its one core. */
   halfCpuShare: number;
   /** The gateway's own event-loop delay during the half-saturation rounds (its /metrics). */
@@ -51,6 +53,7 @@ interface Target {
   cpu: number[];
   half: OpenLoopResult[];
   halfCpu: number[];
+  halfStolen: number[];
   loop: Array<{ p99Ms: number; maxMs: number }>;
 }
 
@@ -102,7 +105,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
   const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
-    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], halfCpu: [], loop: [] });
+    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], halfCpu: [], halfStolen: [], loop: [] });
   const rows: Row[] = [];
   let halfRate = 0;
   let stopSession = async () => {};
@@ -148,11 +151,14 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       // A read of the gateway's event-loop histogram resets it: read once when the timed part starts.
       let timedFrom: Promise<unknown> | undefined;
       let cpuFrom = { cpuS: 0, at: 0 };
+      let stolenFrom = 0;
       const onWarm = () => {
+        stolenFrom = stolenMs();
         if (t.pid) cpuFrom = { cpuS: procStat(t.pid).cpuS, at: performance.now() };
         if (gatewayUnderTest) timedFrom = eventLoopDelay(t.url);
       };
       t.half.push(await openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm));
+      t.halfStolen.push(stolenMs() - stolenFrom);
       if (t.pid) t.halfCpu.push((procStat(t.pid).cpuS - cpuFrom.cpuS) / ((performance.now() - cpuFrom.at) / 1000));
       await timedFrom;
       const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
@@ -172,6 +178,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         halfP50Ms: median(t.half.map((r) => r.p50Ms)),
         halfP99Ms: median(t.half.map((r) => r.p99Ms)),
         halfP99sMs: t.half.map((r) => r.p99Ms),
+        halfStolenMs: t.halfStolen,
         halfCpuShare: t.halfCpu.length ? median(t.halfCpu) : NaN,
         loopP99Ms: t.loop.length ? median(t.loop.map((l) => l.p99Ms)) : NaN,
         loopMaxMs: t.loop.length ? median(t.loop.map((l) => l.maxMs)) : NaN,
@@ -193,7 +200,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     '',
     `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target, by bench/open-loop.c. Requests arriving one by one cost each proxy two to four times the CPU they cost at 32 connections (a wake-up per request): the CPU column says how busy each was at that rate. The event-loop delay is prom-client's histogram, which samples every 10 ms and counts the interval in.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p99 of each round there, absolute (ms) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p99 of each round there, absolute (ms), with the ms of CPU the hypervisor took from the machine in that round (steal) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
@@ -201,7 +208,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
     const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${row.halfP99sMs.map((v) => fmt(v, 1)).join(', ')} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${row.halfP99sMs.map((v, i) => `${fmt(v, 1)} (${fmt(row.halfStolenMs[i] ?? NaN, 0)})`).join(', ')} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
   const gatewayRow = rows.find((r) => r.name.startsWith('gateway (auth'));

@@ -19,6 +19,16 @@ export function procStat(pid: number): { cpuS: number; rssBytes: number; peakByt
   return { cpuS: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond, rssBytes: kb('VmRSS'), peakBytes: kb('VmHWM') };
 }
 
+/**
+ * CPU time the hypervisor gave to someone else while this machine's cores wanted it (steal, from
+ * /proc/stat), both cores together, in ms: a round with much of it lost its time to the host, not
+ * to the target. 0 where the VM does not report it.
+ */
+export function stolenMs(): number {
+  const fields = /^cpu +(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.split(' ') ?? [];
+  return (Number(fields[7] ?? 0) * 1000) / ticksPerSecond;
+}
+
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /**
