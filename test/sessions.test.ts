@@ -16,6 +16,18 @@ describe('the session cookie', () => {
     assert.equal(verifySignedId(signedOld, [NEW]), undefined, 'the old secret removed: refused');
   });
 
+  it('remembers a value that verified only for the secrets it verified under, and never an altered one', () => {
+    const secrets = [NEW];
+    const signed = signId(newSessionId(), secrets);
+    const id = verifySignedId(signed, secrets);
+    assert.ok(id);
+    assert.equal(verifySignedId(signed, secrets), id, 'remembered');
+    assert.equal(verifySignedId(signed, [OLD]), undefined, 'not under other secrets');
+    const last = signed.at(-1) === 'A' ? 'B' : 'A';
+    assert.equal(verifySignedId(`${signed.slice(0, -1)}${last}`, secrets), undefined);
+    assert.equal(verifySignedId(`x${signed}`, secrets), undefined);
+  });
+
   it('refuses an altered id, a bad signature, and values that are not ours', () => {
     const signed = signId(newSessionId(), [NEW]);
     const [id, mac] = signed.split('.') as [string, string];
