@@ -8,8 +8,13 @@ import { callerOf, hasCsrfHeader, sessionOf, type SessionDeps } from '../session
 import type { Caller } from './caller.ts';
 import type { CallerVerifier } from './verify-caller.ts';
 
-/** `fileDownload`: a GET that answers a file, the one kind a top-level navigation may fetch with the cookie alone. */
-export type Authenticate = (req: Request, route: { fileDownload: boolean }) => Promise<Caller>;
+/**
+ * The caller, or the refusal (handed back, not thrown: see CallerVerifier). `fileDownload`: a GET
+ * that answers a file, the one kind a top-level navigation may fetch with the cookie alone.
+ */
+export type Authenticate = (req: Request, route: { fileDownload: boolean }) => Promise<Caller | GatewayError>;
+
+const CSRF_MISSING = new GatewayError('ERR_UNAUTHENTICATED', 'X-CSRF: 1 is required with a session cookie');
 
 /**
  * A cookie-authenticated call must carry X-CSRF: 1: the header forces a CORS preflight, so another
@@ -28,7 +33,12 @@ export function authenticator(verifier: CallerVerifier, sessions: Pick<SessionDe
     if (authorization !== undefined || !sessions || cookieValue(req.headers.cookie, SESSION_COOKIE) === undefined) {
       return verifier.verify(authorization);
     }
-    if (!csrfSafe(req, route.fileDownload)) throw new GatewayError('ERR_UNAUTHENTICATED', 'X-CSRF: 1 is required with a session cookie');
-    return callerOf(await sessionOf(req, sessions), sessions.grantClaims);
+    if (!csrfSafe(req, route.fileDownload)) return CSRF_MISSING;
+    try {
+      return callerOf(await sessionOf(req, sessions), sessions.grantClaims);
+    } catch (error) {
+      if (error instanceof GatewayError) return error;
+      throw error;
+    }
   };
 }

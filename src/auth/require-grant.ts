@@ -6,19 +6,23 @@ import type { Authenticate } from './authenticate.ts';
 
 /**
  * Authenticates the caller, then checks the route's any-of policy: 401 "who are you?", 403 "you
- * may not". Resolves when the caller may go on; the refusal is thrown.
+ * may not". Resolves with the refusal, or undefined when the caller may go on (handed back, not
+ * thrown: see CallerVerifier).
  */
 export function requireGrant(authenticate: Authenticate, anyOf: readonly Grant[], route: { fileDownload: boolean }) {
-  return async (req: Request, res: Response): Promise<void> => {
+  const required = anyOf.map(grantText);
+  const forbidden = new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${required.join(', ')}).`);
+  return async (req: Request, res: Response): Promise<GatewayError | undefined> => {
     const caller = await authenticate(req, route);
+    if (caller instanceof GatewayError) return caller;
     const context = contextOf(res);
     context.caller = caller;
     const grant = grantAllowing(caller.grants, anyOf);
     if (grant === undefined) {
-      const required = anyOf.map(grantText);
       context.log.info({ subject: caller.subject, required }, 'caller lacks the grant this route requires');
-      throw new GatewayError('ERR_FORBIDDEN', `The caller lacks a grant this operation requires (any of: ${required.join(', ')}).`);
+      return forbidden;
     }
     context.grant = grantText(grant);
+    return undefined;
   };
 }

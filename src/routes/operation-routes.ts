@@ -70,7 +70,8 @@ function upstreamPath(op: Operation, values: Record<string, string>): string {
   return pathOf(op, values) + (query.length > 0 ? `?${query.join('&')}` : '');
 }
 
-type Serve = (req: Request, res: Response, captured: readonly string[]) => Promise<void>;
+/** Serves the call; resolves with the caller's refusal (401 or 403) instead of rejecting with it. */
+type Serve = (req: Request, res: Response, captured: readonly string[]) => Promise<GatewayError | undefined>;
 
 function operationServer(op: Operation, deps: OperationDeps): Serve {
   const checkGrant = requireGrant(deps.authenticate, deps.access[op.name], { fileDownload: op.method === 'GET' && op.answer.kind === 'file' });
@@ -111,8 +112,10 @@ function operationServer(op: Operation, deps: OperationDeps): Serve {
     const segments = captured.map(decoded);
     contextOf(res).route = route;
     deps.audit(res, op.name);
-    await checkGrant(req, res);
+    const refusal = await checkGrant(req, res);
+    if (refusal) return refusal;
     await handle(req, res, segments);
+    return undefined;
   };
 }
 
@@ -131,7 +134,9 @@ export function operationRoutes(operations: readonly Operation[], deps: Operatio
       if (route.method !== req.method) continue;
       const match = route.pattern.exec(path);
       if (match) {
-        route.serve(req, res, match.slice(1)).catch(next);
+        route.serve(req, res, match.slice(1)).then((refusal) => {
+          if (refusal) next(refusal);
+        }, next);
         return;
       }
     }
