@@ -53,19 +53,20 @@ export function createCallerVerifier(options: {
   audience: string[];
   settings: AuthSettings;
 }): CallerVerifier {
+  const rules: ClaimRules = { issuer: options.issuer, audience: options.audience, clockToleranceS: options.settings.clockToleranceS, maxTokenLifetimeS: options.settings.maxTokenLifetimeS };
+  // jose checks the same issuer, audience and tolerance again, with the signature.
   const verifyOptions = {
-    issuer: options.issuer,
-    audience: options.audience,
+    issuer: rules.issuer,
+    audience: rules.audience,
     algorithms: options.settings.algorithms,
-    clockTolerance: options.settings.clockToleranceS,
+    clockTolerance: rules.clockToleranceS,
     requiredClaims: ['exp'],
     ...(options.settings.typ === undefined ? {} : { typ: options.settings.typ }),
   };
-  const rules: ClaimRules = { issuer: options.issuer, audience: options.audience, clockToleranceS: options.settings.clockToleranceS, maxTokenLifetimeS: options.settings.maxTokenLifetimeS };
 
   const cache = createVerifiedCache();
   // A cached token stays accepted until its exp plus the same clock tolerance jose allows.
-  const toleranceMs = options.settings.clockToleranceS * 1000;
+  const toleranceMs = rules.clockToleranceS * 1000;
 
   return {
     async verify(authorization) {
