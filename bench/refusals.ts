@@ -111,13 +111,19 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       // The 429 flood spent the budget: let it free before the next flood's light caller.
       if (flood.expect === '429') await new Promise((resolve) => setTimeout(resolve, 10_000));
     }
-    for (const [floor, name] of [[nginx, 'nginx answering 404 (the floor)'], [bare, 'node:http alone answering 404 (the floor for Node.js)']] as const) {
+    // nginx proxies /v3/ to the tenant, so the light caller is served through it during its own
+    // 404 flood: the light columns' floor on this machine. node:http alone answers 404 to all.
+    for (const [floor, name, lightToo] of [[nginx, 'nginx answering 404 (the floor)', true], [bare, 'node:http alone answering 404 (the floor for Node.js)', false]] as const) {
       if (!floor) continue;
       await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: 1, method: 'GET', headers: {} });
       const before = procStat(floor.pid).cpuS;
-      const result = await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds, method: 'GET', headers: {} });
+      const [result, lightResult] = await Promise.all([
+        wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: lightToo ? seconds + LIGHT_WARM_UP_S : seconds, method: 'GET', headers: {} }),
+        lightToo ? openLoopProcess(`${floor.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, warmUpS: LIGHT_WARM_UP_S, method: 'GET', headers: {} }) : undefined,
+      ]);
       const cpuUs = ((procStat(floor.pid).cpuS - before) * 1e6) / result.requests;
-      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | | | |`);
+      const light = lightResult ? `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)}` : ' | ';
+      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | | ${light} |`);
     }
   } finally {
     await nginx?.stop();
