@@ -85,9 +85,10 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
     return ((procStat(servingGateway.pid).cpuS - before) * 1e6) / result.requests;
   };
   try {
-    // Warm-up: JIT and caches, as in the other scenarios.
-    for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 1, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
-    for (const connections of new Set(floods.map(connectionsOf))) await serve(connections, 1);
+    // Warm-up: JIT and caches, as in the other scenarios (a fresh gateway takes some 10 s of load
+    // to settle: bench/small-calls.ts).
+    for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 3, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
+    for (const connections of new Set(floods.map(connectionsOf))) await serve(connections, 6);
     // Let the warm-up's spend of the budget age out of the window before the light caller counts.
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     for (const flood of floods) {

@@ -96,6 +96,8 @@ async function sessionGateway(env: Record<string, string>): Promise<{ url: strin
   };
 }
 
+const WARM_UP_S = 15;
+
 /** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<{ table: string; gatewayCpuUs: number }> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
@@ -132,8 +134,11 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       }
     }
     const load = (t: Target, connections: number, s: number) => wrk(t.url, { connections, seconds: s, method: 'POST', headers: t.headers });
-    // Warm-up: JIT, pools and the young generation settle before anything counts.
-    for (const t of targets) await load(t, 32, 3);
+    // Warm-up: JIT, pools and the heap settle before anything counts. 3 s was too short: after
+    // it, in turns with reply-from, the gateway's first two rounds of 5 s cost 338 and 287 µs a
+    // call against about 240 from the third on (reply-from 234, 196, then about 190); after 15 s
+    // the first rounds read as the later ones.
+    for (const t of targets) await load(t, 32, WARM_UP_S);
     await inTurns(targets, rounds, async (t) => {
       t.latency.push(await load(t, 1, seconds));
       const before = t.pid ? procStat(t.pid).cpuS : 0;
