@@ -1,6 +1,7 @@
 // npm run bench — every scenario side by side in one run; prints the report and writes it to
-// docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S
-// (default 30) shorten or lengthen it. BENCH_ONLY=small|streaming|refusals|overload prints one table
+// docs/BENCHMARKS.md. BENCH_ROUNDS (default 3), BENCH_SMALL_ROUNDS (the small calls' and half
+// saturation's, default 5), BENCH_SMALL_S (default 5) and BENCH_OVERLOAD_S (default 30) shorten or
+// lengthen it. BENCH_ONLY=small|streaming|refusals|overload prints one table
 // without writing the file; with BENCH_ONLY=small, BENCH_BASELINE=<checkout> adds a row for an
 // earlier commit's gateway, measured in the same turns. Needs curl, wrk and redis-server; nginx is measured when
 // it is installed (Debian: nginx-light).
@@ -21,6 +22,9 @@ import { pinSelf } from './support.ts';
 import { ensureSystemNeeds, type SystemNeed } from '../test/support/debian-packages.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Five, not three: a half-saturation round's p99 ranges over 10-30x for every Node.js target, and
+// the median of three is whichever one round falls in the middle.
+const smallRounds = Number(process.env.BENCH_SMALL_ROUNDS ?? 5);
 const smallS = Number(process.env.BENCH_SMALL_S ?? 5);
 const overloadS = Number(process.env.BENCH_OVERLOAD_S ?? 30);
 
@@ -44,7 +48,7 @@ const overloadTable = async () =>
   ].join('\n');
 
 const ONLY: Record<string, () => Promise<string>> = {
-  small: async () => (await smallCallsScenario(rounds, smallS)).table,
+  small: async () => (await smallCallsScenario(smallRounds, smallS)).table,
   streaming: () => streamingScenario(rounds),
   refusals: () => refusalsScenario(smallS, Number(process.env.BENCH_SERVED_CPU_US ?? NaN)),
   overload: overloadTable,
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     console.log(await table());
     return;
   }
-  const small = await smallCallsScenario(rounds, smallS);
+  const small = await smallCallsScenario(smallRounds, smallS);
   const report = [
     '# Benchmarks',
     '',
@@ -165,6 +169,7 @@ const HISTORY = `
 | a caller's refusal (401, 403) handed back up the auth chain as a value, not thrown: each rejected promise cost Node.js its unhandled-rejection bookkeeping at every level it passed (about 2.5 µs each, four levels); the refusals without anything of the request made once | in a loop: a garbage token's verify 3.6 → 0.8 µs. A flood of garbage tokens, this build against its parent in turns (6 rounds of 4 s, twice, each build started first once): 110.2 → 81.2 and 145.5 → 107.0 µs a refusal, lower in 4 and 6 rounds of 6 |
 | measured, not changed: why the light caller waits during a flood, with a counter of event-loop turns preloaded into the gateway (a 404 flood at 32 connections; the light caller 5×/s, 8 s) | 40 of 45 light calls spanned two turns from request to finish (two one, three three or four), about 4 ms a turn at 7900 refusals/s: undici writes a request on a reused keep-alive socket only in the check phase after the poll (its GHSA-35p6-xmwp-9g52 mitigation, kept), so the upstream answer misses the next turn's poll. Through nginx during its own 404 flood the light caller read p50 / p99 2.2 / 4.0–5.9 ms, through the gateway 11.1–13.4 / 22.8–34.8: not the generator or the tenant. The refusal table now has nginx's light figures as the floor |
 | method: each target of the small-call table warms up 15 s at 32 connections before the rounds, not 3 s (the refusal table's floods 3 s each, not 1, and its served calls 6 s). A fresh gateway takes some 10 s of load to settle (tiering, the heap's first growth), more than reply-from | in turns with reply-from after 2 s of warm-up (10 rounds of 5 s): the gateway 338, 287, then 215–262 µs a call, reply-from 234, 196, then 157–218; the first two rounds' ratios 0.68 and 0.65, later 0.72–0.94. After 15 s: 216–253 against 173–212 from the first round, ratios 0.79–0.84. The run of 15:22 (3 s) had read the gateway at 0.59× reply-from, 281 against 193 µs |
+| method: the small-call table and its half-saturation rounds take 5 rounds, not 3 (\`BENCH_SMALL_ROUNDS\`); the CSV keeps 3 (\`BENCH_ROUNDS\`). Each Node.js target's half-saturation rounds range over 10–30× (the gateway 14.2, 25.2, 40.0 ms at 15:46, reply-from 99.0, 4.9, 50.6), so the median of three is one round's figure | the run after it is the first with five; about 4 minutes longer |
 
 Tail latency, as it stands (2026-12-01, night).
 
