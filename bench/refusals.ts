@@ -85,7 +85,7 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
     return ((procStat(servingGateway.pid).cpuS - before) * 1e6) / result.requests;
   };
   try {
-    // Warm-up: JIT and caches, as in the other scenarios (a fresh gateway takes some 10 s of load
+    // Warm-up: JIT and caches, as in the other scenarios (a fresh gateway takes some 15 s of load
     // to settle: bench/small-calls.ts).
     for (const flood of floods) await wrk(`${gateway.url}${flood.path}`, { connections: 32, seconds: 3, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) });
     for (const connections of new Set(floods.map(connectionsOf))) await serve(connections, 6);
