@@ -9,7 +9,7 @@
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
-import { openLoopProcess } from './open-loop.ts';
+import { openLoopProcess, type OpenLoopResult } from './open-loop.ts';
 import { BENCH_CLIENT, BUDGET_OUT_OF_THE_WAY, startProxy, upstreamFor } from './proxies.ts';
 import { procStat, startGateway } from './support.ts';
 import { wrk } from './wrk.ts';
@@ -32,6 +32,13 @@ request = function()
 end
 `;
 }
+
+/** The light caller listing reports, open loop; its flood runs LIGHT_WARM_UP_S longer, for its untimed start. */
+const lightCaller = (url: string, seconds: number, headers: Record<string, string>) =>
+  openLoopProcess(`${url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, warmUpS: LIGHT_WARM_UP_S, method: 'GET', headers });
+
+/** The table's two light-caller cells: served of sent, then p50 / p99. */
+const lightCells = (light: OpenLoopResult | undefined) => (light ? `${light.ok}/${light.sent} | ${light.p50Ms.toFixed(2)} / ${light.p99Ms.toFixed(2)}` : ' | ');
 
 interface Flood {
   name: string;
@@ -101,13 +108,13 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       const [result, lightResult, status] = await Promise.all([
         // The light caller's first second warms it up untimed: the flood runs that second longer.
         wrk(`${gateway.url}${flood.path}`, { connections: connectionsOf(flood), seconds: seconds + LIGHT_WARM_UP_S, method: flood.method, headers: flood.headers, ...(flood.lua ? { lua: flood.lua } : {}) }),
-        openLoopProcess(`${gateway.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, warmUpS: LIGHT_WARM_UP_S, method: 'GET', headers: { authorization: `Bearer ${light}` } }),
+        lightCaller(gateway.url, seconds, { authorization: `Bearer ${light}` }),
         probe,
       ]);
       const cpuUs = ((procStat(gateway.pid).cpuS - before) * 1e6) / result.requests;
       lines.push(
         `| ${flood.name} | ${result.requestsPerS.toFixed(0)} | ${status}${status === flood.expect ? '' : ` (expected ${flood.expect})`}, ${((result.errors / result.requests) * 100).toFixed(1)} % refused | ${cpuUs.toFixed(1)} | ${(cpuUs / servedCpuUs).toFixed(2)} | ${servedHereUs.toFixed(1)} (${connectionsOf(flood)} connections) | ${(cpuUs / servedHereUs).toFixed(2)} | ` +
-          `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)} |`,
+          `${lightCells(lightResult)} |`,
       );
       // The 429 flood spent the budget: let it free before the next flood's light caller.
       if (flood.expect === '429') await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -119,12 +126,11 @@ export async function refusalsScenario(seconds: number, servedCpuUs: number): Pr
       await wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: 1, method: 'GET', headers: {} });
       const before = procStat(floor.pid).cpuS;
       const [result, lightResult] = await Promise.all([
-        wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: lightToo ? seconds + LIGHT_WARM_UP_S : seconds, method: 'GET', headers: {} }),
-        lightToo ? openLoopProcess(`${floor.url}${LIST_REPORTS}`, { ratePerS: LIGHT_RATE, seconds, warmUpS: LIGHT_WARM_UP_S, method: 'GET', headers: {} }) : undefined,
+        wrk(`${floor.url}/v3-unknown`, { connections: 32, seconds: seconds + LIGHT_WARM_UP_S, method: 'GET', headers: {} }),
+        lightToo ? lightCaller(floor.url, seconds, {}) : undefined,
       ]);
       const cpuUs = ((procStat(floor.pid).cpuS - before) * 1e6) / result.requests;
-      const light = lightResult ? `${lightResult.ok}/${lightResult.sent} | ${lightResult.p50Ms.toFixed(2)} / ${lightResult.p99Ms.toFixed(2)}` : ' | ';
-      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | | ${light} |`);
+      lines.push(`| ${name} | ${result.requestsPerS.toFixed(0)} | 404 | ${cpuUs.toFixed(1)} | | | | ${lightCells(lightResult)} |`);
     }
   } finally {
     await nginx?.stop();
