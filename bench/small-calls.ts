@@ -31,8 +31,13 @@ interface Row {
   /** At half the gateway's saturated rate, open loop: the same offered load for every target. */
   halfP50Ms: number;
   halfP99Ms: number;
+  /** The median over rounds of this target's p50 / p99 minus its control's, from the same seconds. */
+  halfAddedP50Ms: number;
+  halfAddedP99Ms: number;
   /** Each round's own p99, absolute: how far the rounds were apart. */
   halfP99sMs: number[];
+  /** In each round, the p99 of the direct calls sent alongside (the control). */
+  controlP99sMs: number[];
   /** The CPU time the hypervisor took from the machine in each of those rounds (ms). */
   halfStolenMs: number[];
   /** The target's CPU over the timed part of those rounds, as a share of its one core. */
@@ -52,6 +57,8 @@ interface Target {
   saturated: WrkResult[];
   cpu: number[];
   half: OpenLoopResult[];
+  /** Direct calls sent at the same time as each half-saturation round through this target. */
+  control: OpenLoopResult[];
   halfCpu: number[];
   halfStolen: number[];
   loop: Array<{ p99Ms: number; maxMs: number }>;
@@ -98,6 +105,9 @@ async function sessionGateway(env: Record<string, string>): Promise<{ url: strin
 
 const WARM_UP_S = 15;
 
+/** The control's rate at half saturation, as a share of the rate offered to the target. */
+const CONTROL_SHARE = 0.1;
+
 /** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<{ table: string; gatewayCpuUs: number }> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
@@ -107,7 +117,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const proxies: Proxy[] = [];
   const targets: Target[] = [];
   const target = (name: string, url: string, headers: Record<string, string>, pid: number | undefined): Target =>
-    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], halfCpu: [], halfStolen: [], loop: [] });
+    ({ name, url: `${url}${PATH}`, headers, pid, latency: [], saturated: [], cpu: [], half: [], control: [], halfCpu: [], halfStolen: [], loop: [] });
   const rows: Row[] = [];
   let halfRate = 0;
   let stopSession = async () => {};
@@ -151,6 +161,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     const rates = (target: Target) => target.saturated.map((r) => r.requestsPerS);
     const gateway = targets.find((t) => t.name.startsWith('gateway (auth'));
     halfRate = Math.round(median(rates(gateway ?? (targets[0] as Target))) / 2);
+    const direct = targets[0] as Target;
     await inTurns(targets, rounds, async (t) => {
       const gatewayUnderTest = t.name.startsWith('gateway');
       // A read of the gateway's event-loop histogram resets it: read once when the timed part starts.
@@ -162,7 +173,12 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         if (t.pid) cpuFrom = { cpuS: procStat(t.pid).cpuS, at: performance.now() };
         if (gatewayUnderTest) timedFrom = eventLoopDelay(t.url);
       };
-      t.half.push(await openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm));
+      const run = openLoopProcess(t.url, { ratePerS: halfRate, seconds, warmUpS: 2, method: 'POST', headers: t.headers }, onWarm);
+      // The control: direct calls at a tenth of the rate in the same seconds, so that what stalls
+      // the whole machine (the hypervisor, the tenant) is in both and drops out of the difference.
+      const control = t === direct ? undefined : openLoopProcess(direct.url, { ratePerS: Math.round(halfRate * CONTROL_SHARE), seconds, warmUpS: 2, method: 'POST', headers: direct.headers });
+      t.half.push(await run);
+      if (control) t.control.push(await control);
       t.halfStolen.push(stolenMs() - stolenFrom);
       if (t.pid) t.halfCpu.push((procStat(t.pid).cpuS - cpuFrom.cpuS) / ((performance.now() - cpuFrom.at) / 1000));
       await timedFrom;
@@ -182,12 +198,15 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         satP99Ms: median(t.saturated.map((r) => r.p99Ms)),
         halfP50Ms: median(t.half.map((r) => r.p50Ms)),
         halfP99Ms: median(t.half.map((r) => r.p99Ms)),
+        halfAddedP50Ms: median(t.control.map((c, i) => (t.half[i] as OpenLoopResult).p50Ms - c.p50Ms)),
+        halfAddedP99Ms: median(t.control.map((c, i) => (t.half[i] as OpenLoopResult).p99Ms - c.p99Ms)),
         halfP99sMs: t.half.map((r) => r.p99Ms),
+        controlP99sMs: t.control.map((r) => r.p99Ms),
         halfStolenMs: t.halfStolen,
         halfCpuShare: t.halfCpu.length ? median(t.halfCpu) : NaN,
         loopP99Ms: t.loop.length ? median(t.loop.map((l) => l.p99Ms)) : NaN,
         loopMaxMs: t.loop.length ? median(t.loop.map((l) => l.maxMs)) : NaN,
-        errors: [...t.latency, ...t.saturated, ...t.half].reduce((n, r) => n + r.errors, 0),
+        errors: [...t.latency, ...t.saturated, ...t.half, ...t.control].reduce((n, r) => n + r.errors, 0),
       });
     }
   } finally {
@@ -203,17 +222,18 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
   const lines = [
     `### Small calls: POST run-report (${rounds} rounds of ${seconds} s taken in turns, medians; wrk, 1 thread)`,
     '',
-    `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target, by bench/open-loop.c. Requests arriving one by one cost each proxy two to four times the CPU they cost at 32 connections (a wake-up per request): the CPU column says how busy each was at that rate. The event-loop delay is prom-client's histogram, which samples every 10 ms and counts the interval in.`,
+    `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target, by bench/open-loop.c. Requests arriving one by one cost each proxy two to four times the CPU they cost at 32 connections (a wake-up per request): the CPU column says how busy each was at that rate. Each round through a proxy has a control: direct calls at a tenth of that rate, sent by a second generator in the same seconds; what stalls the whole machine (the hypervisor, the tenant, core 0) lands in both, so the added figures are each round's difference, not a difference of medians taken minutes apart. A stall on the proxy's own core is charged to the proxy. The event-loop delay is prom-client's histogram, which samples every 10 ms and counts the interval in.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms) | p99 of each round there, absolute (ms), with the ms of CPU the hypervisor took from the machine in that round (steal) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms; median over rounds of the target\'s minus its control\'s) | p99 of each round there, absolute (ms): the target\'s / its control\'s, with the ms of CPU the hypervisor took from the machine in that round (steal) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
     const ratio = fmt(row.ratio).replace('–', '');
     const added = row === direct ? '' : `${fmt(row.p50Ms - direct.p50Ms, 3)} / ${fmt(row.p99Ms - direct.p99Ms, 3)}`;
-    const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfP50Ms - direct.halfP50Ms, 3)} / ${fmt(row.halfP99Ms - direct.halfP99Ms, 3)}`;
+    const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfAddedP50Ms, 3)} / ${fmt(row.halfAddedP99Ms, 3)}`;
+    const halfRounds = row.halfP99sMs.map((v, i) => `${fmt(v, 1)}${row.controlP99sMs[i] === undefined ? '' : ` / ${fmt(row.controlP99sMs[i], 1)}`} (${fmt(row.halfStolenMs[i] ?? NaN, 0)})`).join(', ');
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${row.halfP99sMs.map((v, i) => `${fmt(v, 1)} (${fmt(row.halfStolenMs[i] ?? NaN, 0)})`).join(', ')} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${halfRounds} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
   const gatewayRow = rows.find((r) => r.name.startsWith('gateway (auth'));
