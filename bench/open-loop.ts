@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BENCH_CORE } from './support.ts';
 
 interface OpenLoopOptions {
   ratePerS: number;
@@ -65,7 +66,7 @@ function requestText(url: URL, method: string, headers: Record<string, string>):
 export function openLoopProcess(url: string, options: OpenLoopOptions, onWarm: () => void = () => {}): Promise<OpenLoopResult> {
   const target = new URL(url);
   const args = [target.hostname, target.port, options.ratePerS, options.seconds, options.warmUpS, MAX_CONNECTIONS].map(String);
-  const child = spawn('taskset', ['-c', '0', generator(), ...args, requestText(target, options.method, options.headers)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('taskset', ['-c', BENCH_CORE, generator(), ...args, requestText(target, options.method, options.headers)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
     const warmBefore = out.startsWith(WARM);

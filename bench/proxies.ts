@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { DevIssuer } from '../src/sandbox/issuer.ts';
 import type { Tenant } from '../src/sandbox/tenant.ts';
-import { startGateway } from './support.ts';
+import { PROXY_CORE, startGateway } from './support.ts';
 
 export interface Proxy {
   name: string;
@@ -73,7 +73,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 async function nodePeer(name: string, script: string, upstream: Upstream): Promise<Proxy> {
   // PEER_NODE_ARGS, like GATEWAY_NODE_ARGS for the gateway: node flags for a profile or a probe.
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...(process.env.PEER_NODE_ARGS ?? '').split(' ').filter(Boolean), script], {
+  const child = spawn('taskset', ['-c', PROXY_CORE, process.execPath, ...(process.env.PEER_NODE_ARGS ?? '').split(' ').filter(Boolean), script], {
     env: {
       PATH: process.env.PATH ?? '', NODE_ENV: 'production', UPSTREAM_ORIGIN: upstream.origin, UPSTREAM_TOKEN: upstream.token,
       // The typical BFF verifies callers as the gateway does.
@@ -124,7 +124,7 @@ http {
 }
 `,
   );
-  const child = spawn('taskset', ['-c', '1', 'nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('taskset', ['-c', PROXY_CORE, 'nginx', '-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 100; i += 1) {
     const ok = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
     if (ok) break;

@@ -10,7 +10,7 @@ import { startOidcProvider } from '../src/sandbox/oidc-provider.ts';
 import { cookieBrowser } from '../test/support/cookie-browser.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { loginAs } from '../test/support/session-rig.ts';
-import { inTurns, median, perRoundRatio, procStat, startGateway, stolenMs } from './support.ts';
+import { inTurns, median, perRoundRatio, procStat, PROXY_CORE, startGateway, stolenMs } from './support.ts';
 import { openLoopProcess, type OpenLoopResult } from './open-loop.ts';
 import { wrk, type WrkResult } from './wrk.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
@@ -38,13 +38,15 @@ interface Row {
   halfP99sMs: number[];
   /** In each round, the p99 of the direct calls sent alongside (the control). */
   controlP99sMs: number[];
-  /** The CPU time the hypervisor took from the machine in each of those rounds (ms). */
+  /** The CPU time the hypervisor took from the proxy's core in each of those rounds (ms). */
   halfStolenMs: number[];
   /** The target's CPU over the timed part of those rounds, as a share of its one core. */
   halfCpuShare: number;
   /** The gateway's own event-loop delay during the half-saturation rounds (its /metrics). */
   loopP99Ms: number;
   loopMaxMs: number;
+  /** Its worst event-loop delay in each round. */
+  loopMaxesMs: number[];
   errors: number;
 }
 
@@ -169,7 +171,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       let cpuFrom = { cpuS: 0, at: 0 };
       let stolenFrom = 0;
       const onWarm = () => {
-        stolenFrom = stolenMs();
+        stolenFrom = stolenMs(PROXY_CORE);
         if (t.pid) cpuFrom = { cpuS: procStat(t.pid).cpuS, at: performance.now() };
         if (gatewayUnderTest) timedFrom = eventLoopDelay(t.url);
       };
@@ -179,7 +181,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
       const control = t === direct ? undefined : openLoopProcess(direct.url, { ratePerS: Math.round(halfRate * CONTROL_SHARE), seconds, warmUpS: 2, method: 'POST', headers: direct.headers });
       t.half.push(await run);
       if (control) t.control.push(await control);
-      t.halfStolen.push(stolenMs() - stolenFrom);
+      t.halfStolen.push(stolenMs(PROXY_CORE) - stolenFrom);
       if (t.pid) t.halfCpu.push((procStat(t.pid).cpuS - cpuFrom.cpuS) / ((performance.now() - cpuFrom.at) / 1000));
       await timedFrom;
       const loop = gatewayUnderTest ? await eventLoopDelay(t.url) : undefined;
@@ -206,6 +208,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         halfCpuShare: t.halfCpu.length ? median(t.halfCpu) : NaN,
         loopP99Ms: t.loop.length ? median(t.loop.map((l) => l.p99Ms)) : NaN,
         loopMaxMs: t.loop.length ? median(t.loop.map((l) => l.maxMs)) : NaN,
+        loopMaxesMs: t.loop.map((l) => l.maxMs),
         errors: [...t.latency, ...t.saturated, ...t.half, ...t.control].reduce((n, r) => n + r.errors, 0),
       });
     }
@@ -224,7 +227,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     '',
     `Half saturation: ${halfRate} req/s offered open-loop (half the gateway's rate at 32 connections) to every target, by bench/open-loop.c. Requests arriving one by one cost each proxy two to four times the CPU they cost at 32 connections (a wake-up per request): the CPU column says how busy each was at that rate. Each round through a proxy has a control: direct calls at a tenth of that rate, sent by a second generator in the same seconds; what stalls the whole machine (the hypervisor, the tenant, core 0) lands in both, so the added figures are each round's difference, not a difference of medians taken minutes apart. A stall on the proxy's own core is charged to the proxy. The event-loop delay is prom-client's histogram, which samples every 10 ms and counts the interval in.`,
     '',
-    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms; median over rounds of the target\'s minus its control\'s) | p99 of each round there, absolute (ms): the target\'s / its control\'s, with the ms of CPU the hypervisor took from the machine in that round (steal) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms) | p50 / p99 at 32 conns (ms) | errors |',
+    '| target | req/s at 32 conns | gateway ÷ peer (median of per-round ratios) | CPU µs/req | p50 / p99 at 1 conn (ms) | added p50 / p99 at 1 conn (ms) | added p50 / p99 at half saturation (ms; median over rounds of the target\'s minus its control\'s) | p99 of each round there, absolute (ms): the target\'s / its control\'s, with the ms of CPU the hypervisor took from the proxy\'s core in that round (steal) | CPU at half saturation (% of its core) | event-loop delay p99 / max at half saturation (ms), and the max of each round | p50 / p99 at 32 conns (ms) | errors |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows) {
@@ -233,7 +236,7 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
     const addedHalf = row === direct ? `(${fmt(row.halfP50Ms, 3)} / ${fmt(row.halfP99Ms, 3)} absolute)` : `${fmt(row.halfAddedP50Ms, 3)} / ${fmt(row.halfAddedP99Ms, 3)}`;
     const halfRounds = row.halfP99sMs.map((v, i) => `${fmt(v, 1)}${row.controlP99sMs[i] === undefined ? '' : ` / ${fmt(row.controlP99sMs[i], 1)}`} (${fmt(row.halfStolenMs[i] ?? NaN, 0)})`).join(', ');
     lines.push(
-      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${halfRounds} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)}` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
+      `| ${row.name} | ${row.rps.toFixed(0)} | ${ratio} | ${fmt(row.cpuUsPerRequest, 0)} | ${fmt(row.p50Ms, 3)} / ${fmt(row.p99Ms, 3)} | ${added} | ${addedHalf} | ${halfRounds} | ${fmt(row.halfCpuShare * 100, 0)} | ${Number.isFinite(row.loopP99Ms) ? `${fmt(row.loopP99Ms, 1)} / ${fmt(row.loopMaxMs, 1)} (${row.loopMaxesMs.map((v) => fmt(v, 1)).join(', ')})` : ''} | ${fmt(row.satP50Ms)} / ${fmt(row.satP99Ms)} | ${row.errors} |`,
     );
   }
   const gatewayRow = rows.find((r) => r.name.startsWith('gateway (auth'));

@@ -7,7 +7,7 @@ import { bulkBlocksFor, bulkCsvLength } from '../src/sandbox/csv.ts';
 import { startDevIssuer } from '../src/sandbox/issuer.ts';
 import { startTenant } from '../src/sandbox/tenant.ts';
 import { BENCH_CLIENT, CSV_TARGETS, startProxy, upstreamFor, VERIFYING_PEERS, type Proxy } from './proxies.ts';
-import { inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
+import { BENCH_CORE, inTurns, median, MiB, perRoundRatio, procStat } from './support.ts';
 import { operation, pathOf } from '../src/operations/table.ts';
 
 const FAST_BLOCKS = bulkBlocksFor(1024 * MiB);
@@ -31,7 +31,7 @@ interface Download {
  * the untimed ones that check the bytes.
  */
 function curl(url: string, token: string, options: { rate?: string; hashed?: boolean } = {}): Promise<Download> {
-  const args = ['-c', '0', 'curl', '-sS', '-w', '%{stderr}%{time_total} %{size_download} %{http_code}', '-H', `authorization: Bearer ${token}`];
+  const args = ['-c', BENCH_CORE, 'curl', '-sS', '-w', '%{stderr}%{time_total} %{size_download} %{http_code}', '-H', `authorization: Bearer ${token}`];
   if (options.rate) args.push('--limit-rate', options.rate);
   if (!options.hashed) args.push('-o', '/dev/null');
   args.push(url);

@@ -6,9 +6,13 @@ import { NODE_FLAGS } from '../src/heap-growth.ts';
 export const MiB = 1024 * 1024;
 const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-/** Pins this process (tenant, load generator) to core 0; the gateway gets core 1. */
+/** The core of the proxy under test, alone; and the core of everything else (tenant, load generators, this script). */
+export const PROXY_CORE = '1';
+export const BENCH_CORE = '0';
+
+/** Pins this process (tenant, load generator) to the bench's core; the gateway gets the proxy's. */
 export function pinSelf(): boolean {
-  return spawnSync('taskset', ['-a', '-pc', '0', String(process.pid)]).status === 0;
+  return spawnSync('taskset', ['-a', '-pc', BENCH_CORE, String(process.pid)]).status === 0;
 }
 
 export function procStat(pid: number): { cpuS: number; rssBytes: number; peakBytes: number } {
@@ -21,11 +25,11 @@ export function procStat(pid: number): { cpuS: number; rssBytes: number; peakByt
 
 /**
  * CPU time the hypervisor gave to someone else while this machine's cores wanted it (steal, from
- * /proc/stat), both cores together, in ms: a round with much of it lost its time to the host, not
- * to the target. 0 where the VM does not report it.
+ * /proc/stat), in ms: both cores together, or one core's. A round with much of it lost its time
+ * to the host, not to the target. 0 where the VM does not report it.
  */
-export function stolenMs(): number {
-  const fields = /^cpu +(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.split(' ') ?? [];
+export function stolenMs(core?: string): number {
+  const fields = new RegExp(`^cpu${core ?? ''} +(.*)$`, 'm').exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.split(' ') ?? [];
   return (Number(fields[7] ?? 0) * 1000) / ticksPerSecond;
 }
 
@@ -61,7 +65,7 @@ export interface GatewayUnderTest {
  * Node flags for a profiling run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc".
  */
 export async function startGateway(env: Record<string, string>, checkout = '.'): Promise<GatewayUnderTest> {
-  const child: ChildProcess = spawn('taskset', ['-c', '1', process.execPath, ...NODE_FLAGS, ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main.ts'], {
+  const child: ChildProcess = spawn('taskset', ['-c', PROXY_CORE, process.execPath, ...NODE_FLAGS, ...(process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'src/main.ts'], {
     cwd: checkout,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

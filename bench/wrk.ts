@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BENCH_CORE } from './support.ts';
 
 export interface WrkResult {
   requests: number;
@@ -22,7 +23,7 @@ export function wrk(url: string, options: { connections: number; seconds: number
   const headers = Object.entries(options.headers).map(([name, value]) => `wrk.headers["${name}"] = "${value}"\n`).join('');
   // `lua`: more of the script, e.g. a request() that makes every request different.
   writeFileSync(script, `wrk.method = "${options.method}"\n${headers}${options.lua ?? ''}`);
-  const args = ['-c', '0', 'wrk', '-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-s', script, url];
+  const args = ['-c', BENCH_CORE, 'wrk', '-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-s', script, url];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
