@@ -110,6 +110,10 @@ const WARM_UP_S = 15;
 /** The control's rate at half saturation, as a share of the rate offered to the target. */
 const CONTROL_SHARE = 0.1;
 
+/** The median over a target's half-saturation rounds of its figure minus its control's. */
+const overControl = (t: Target, figure: (r: OpenLoopResult) => number) =>
+  median(t.control.map((control, i) => figure(t.half[i] as OpenLoopResult) - figure(control)));
+
 /** Every target runs at once (the proxies idle on core 1 until their turn) and is measured in turns. */
 export async function smallCallsScenario(rounds: number, seconds: number, only?: string[]): Promise<{ table: string; gatewayCpuUs: number }> {
   const tenant = await startTenant({ ...BENCH_CLIENT, campaigns: [CAMPAIGN], rateLimit: null, tokenLifetimeS: 43_200, record: false });
@@ -200,8 +204,8 @@ export async function smallCallsScenario(rounds: number, seconds: number, only?:
         satP99Ms: median(t.saturated.map((r) => r.p99Ms)),
         halfP50Ms: median(t.half.map((r) => r.p50Ms)),
         halfP99Ms: median(t.half.map((r) => r.p99Ms)),
-        halfAddedP50Ms: median(t.control.map((c, i) => (t.half[i] as OpenLoopResult).p50Ms - c.p50Ms)),
-        halfAddedP99Ms: median(t.control.map((c, i) => (t.half[i] as OpenLoopResult).p99Ms - c.p99Ms)),
+        halfAddedP50Ms: overControl(t, (r) => r.p50Ms),
+        halfAddedP99Ms: overControl(t, (r) => r.p99Ms),
         halfP99sMs: t.half.map((r) => r.p99Ms),
         controlP99sMs: t.control.map((r) => r.p99Ms),
         halfStolenMs: t.halfStolen,
