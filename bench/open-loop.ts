@@ -56,12 +56,14 @@ function generator(): string {
 }
 
 /**
- * The request as bytes on the wire, sent as is for every call: the same head as wrk sends (the
- * caller's headers, then Host, and no Content-Length for a POST without a body). A target's
- * request headers object takes its shape from the names and their order, and when the half-
- * saturation rounds sent another head than the saturation rounds before them, V8 threw away the
- * code it had optimised for wrk's (some 20 functions in the gateway, Node's HTTP parser among
- * them, "wrong map") and compiled it again during the first open-loop round, on the target's core.
+ * The request as bytes on the wire, sent as is for every call: the names wrk sends, and no
+ * Content-Length for a POST without a body, the caller's headers before Host (wrk puts Host first
+ * or last, differently from one wrk process to the next, so the targets meet both orders in the
+ * saturation rounds). A target's request headers object takes its shape from the names and their
+ * order: when the half-saturation rounds sent a head with a Content-Length the saturation rounds
+ * never had, V8 threw away code it had optimised (some 20 functions in the gateway, Node's HTTP
+ * parser among them, "wrong map") and compiled it again during the first open-loop round, on the
+ * target's core.
  */
 function requestText(url: URL, method: string, headers: Record<string, string>): string {
   const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), `Host: ${url.host}`];

@@ -37,7 +37,7 @@ describe('the open-loop load generator', () => {
     assert.equal(result.errors, 0);
     assert.equal(target.requests(), 120, 'the 20 warm-up calls reach the server but are not counted');
     assert.ok(result.p50Ms >= 40, `each answer took 40 ms, the p50 read ${result.p50Ms}`);
-    // wrk's head: the caller's headers, then Host, no Content-Length (bench/open-loop.ts says why).
+    // The names wrk sends, no Content-Length, the caller's headers before Host (bench/open-loop.ts says why).
     assert.deepEqual(new Set(seen), new Set(['POST /probe authorization,Host Bearer x']));
   });
 
