@@ -25,11 +25,11 @@ export function procStat(pid: number): { cpuS: number; rssBytes: number; peakByt
 
 /**
  * CPU time the hypervisor gave to someone else while this machine's cores wanted it (steal, from
- * /proc/stat), in ms: both cores together, or one core's. A round with much of it lost its time
- * to the host, not to the target. 0 where the VM does not report it.
+ * /proc/stat) from one core, in ms: a round with much of it lost its time to the host, not to the
+ * target. 0 where the VM does not report it.
  */
-export function stolenMs(core?: string): number {
-  const fields = new RegExp(`^cpu${core ?? ''} +(.*)$`, 'm').exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.split(' ') ?? [];
+export function stolenMs(core: string): number {
+  const fields = new RegExp(`^cpu${core} +(.*)$`, 'm').exec(readFileSync('/proc/stat', 'utf8'))?.[1]?.split(' ') ?? [];
   return (Number(fields[7] ?? 0) * 1000) / ticksPerSecond;
 }
 
