@@ -5,7 +5,7 @@
 // hold the slots short calls need. A call that cannot be served within its wait limit is refused
 // at once with 429 and an estimate of when budget frees, rather than after waiting in vain.
 import { GatewayError } from '../errors.ts';
-import type { Unit, WindowStore } from './budget/window.ts';
+import type { Take, Unit, WindowStore } from './budget/window.ts';
 
 export type CallClass = 'interactive' | 'export';
 
@@ -190,7 +190,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   function admissionEstimateMs(callClass: CallClass, caller: string): number {
     const queued = queuedOf(callClass, caller);
     const position = positionOf(callClass, caller, queued + 1);
-    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) : 0));
+    // A call that will not wait alone also leaves the store's reserve behind it.
+    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) + options.store.reserve() : 0));
   }
 
   /**
@@ -215,12 +216,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
   /** The waiting call nearest the front of its class that can no longer make its deadline. */
   function firstHopeless(callClass: CallClass, estimate: (unitsAhead: number) => number, t: number): { waiter: Waiter; estimateMs: number } | undefined {
     const positionOf = positionsIn(callClass);
+    const reserve = options.store.reserve();
     let first: { waiter: Waiter; position: number; estimateMs: number } | undefined;
     for (const [caller, list] of queues[callClass]) {
       list.forEach((waiter, i) => {
         const position = positionOf(caller, i + 1);
         if (first && first.position <= position) return;
-        const estimateMs = estimate(position);
+        const estimateMs = estimate(position + (waiter.alone ? 0 : reserve));
         if (estimateMs > waiter.deadlineAt - t) first = { waiter, position, estimateMs };
       });
     }
@@ -242,25 +244,48 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return true;
   }
 
-  /** The next waiter of a class: the oldest call of the waiting caller served longest ago. */
-  function next(callClass: CallClass): Waiter | undefined {
-    const queue = queues[callClass];
+  /**
+   * The caller whose oldest call goes next in a class: the waiting caller served longest ago; with
+   * aloneOnly, of the callers whose oldest call waited alone.
+   */
+  function nextIn(callClass: CallClass, aloneOnly = false): [string, Waiter[]] | undefined {
     let chosen: [string, Waiter[]] | undefined;
     let chosenAt = Infinity;
-    for (const entry of queue) {
+    for (const entry of queues[callClass]) {
+      if (aloneOnly && !(entry[1][0] as Waiter).alone) continue;
       const at = lastServed.get(entry[0]) ?? -Infinity;
       if (at < chosenAt) {
         chosen = entry;
         chosenAt = at;
       }
     }
+    return chosen;
+  }
+
+  /** Takes the next waiter of a class out of its queue, as served. */
+  function next(callClass: CallClass, aloneOnly = false): Waiter | undefined {
+    const chosen = nextIn(callClass, aloneOnly);
     if (!chosen) return undefined;
     const [caller, list] = chosen;
     const waiter = list.shift() as Waiter;
+    const queue = queues[callClass];
     if (list.length === 0) queue.delete(caller);
     queuedTotal -= 1;
     noteServed(caller, waiter.alone && queue.size > 0);
     return waiter;
+  }
+
+  /**
+   * A unit for the next call of a class. A call that waited alone may take the store's reserve;
+   * one whose caller has more waiting leaves it. When the reserve is all there is, it goes to the
+   * next call that waited alone (a light caller's), if one waits, rather than sit idle until the
+   * pace brings the flood's head a unit of its own.
+   */
+  async function takeFor(callClass: CallClass): Promise<{ take: Take; aloneOnly: boolean }> {
+    if ((nextIn(callClass)?.[1][0] as Waiter).alone) return { take: await options.store.take(), aloneOnly: false };
+    const take = await options.store.take({ leaveReserve: true });
+    if (take.granted || !nextIn(callClass, true)) return { take, aloneOnly: false };
+    return { take: await options.store.take(), aloneOnly: true };
   }
 
   function permitFor(callClass: CallClass, enqueuedAt: number, unit: Unit): Permit {
@@ -305,7 +330,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
         pumpAgain = false;
         clearTimeout(timer);
         for (let callClass = classWithWork(); callClass; callClass = classWithWork()) {
-          const take = await options.store.take();
+          const { take, aloneOnly } = await takeFor(callClass);
           if (!take.granted) {
             shedHopeless();
             const delay = options.pollMs === undefined ? take.retryInMs : Math.min(take.retryInMs, options.pollMs);
@@ -315,7 +340,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
           }
           // The class is re-chosen after the await: a waiter may have left meanwhile.
           const chosen = classWithWork();
-          const waiter = chosen ? next(chosen) : undefined;
+          const waiter = chosen ? next(chosen, aloneOnly) : undefined;
           if (waiter) grant(waiter, take.unit);
           else take.unit.cancel();
         }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
-import { createLocalWindow, type Take, type WindowOptions, type WindowStatus, type WindowStore } from './window.ts';
+import { createLocalWindow, reserveOf, type Take, type TakeOptions, type WindowOptions, type WindowStatus, type WindowStore } from './window.ts';
 
 const NOW = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -18,12 +18,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 // KEYS: units, pause, pacing (GCRA theoretical arrival time).
-// ARGV: limit, windowMs, holdMs, unit id, intervalMs, burst.
+// ARGV: limit, windowMs, holdMs, unit id, intervalMs, burst, units that must stay free after this one.
 // Returns: granted (0/1), retry in ms, units in use, ms until the earliest unit frees, ms paused,
-// ms of pacing delay.
+// ms of pacing delay (for one unit, whatever is kept).
 const TAKE = `${NOW}
 local limit, windowMs, holdMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local interval, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
+local interval, burst, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local pausedFor = math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') - now)
 local count = redis.call('ZCARD', KEYS[1])
@@ -32,8 +32,9 @@ if count > 0 then earliest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHS
 local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
 local pace = math.max(0, tat - now - (burst - 1) * interval)
 if pausedFor > 0 then return {0, pausedFor, count, earliest, pausedFor, pace} end
-if count >= limit then return {0, math.max(1, earliest), count, earliest, 0, pace} end
-if pace > 0 then return {0, math.ceil(pace), count, earliest, 0, pace} end
+if count + keep >= limit then return {0, math.max(1, earliest), count, earliest, 0, pace} end
+local paceKept = math.max(0, tat - now - (burst - 1 - keep) * interval)
+if paceKept > 0 then return {0, math.ceil(paceKept), count, earliest, 0, pace} end
 redis.call('SET', KEYS[3], tostring(tat + interval), 'PX', math.ceil(windowMs + burst * interval))
 redis.call('ZADD', KEYS[1], now + holdMs + windowMs, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], holdMs + windowMs * 2)
@@ -61,7 +62,7 @@ return 1
 `;
 
 interface BudgetCommands {
-  budgetTake(units: string, pause: string, pacing: string, limit: number, windowMs: number, holdMs: number, id: string, intervalMs: number, burst: number): Promise<number[]>;
+  budgetTake(units: string, pause: string, pacing: string, limit: number, windowMs: number, holdMs: number, id: string, intervalMs: number, burst: number, keep: number): Promise<number[]>;
   budgetSettle(units: string, windowMs: number, id: string): Promise<number>;
   budgetPause(pause: string, ms: number): Promise<number>;
   budgetRejoin(units: string, ...pairs: Array<string | number>): Promise<number>;
@@ -136,10 +137,12 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
   redis.on('end', () => enterFallback(new Error('connection closed')));
   const connecting = redis.connect().catch((error: unknown) => enterFallback(error));
 
-  async function sharedTake(): Promise<Take> {
+  const sharedReserve = reserveOf(options);
+
+  async function sharedTake(takeOptions: TakeOptions): Promise<Take> {
     const id = `${replica}:${nextId++}`;
     const [granted, retryInMs, count, earliestMs, pausedMs, paceMs] = await commands.budgetTake(
-      units, pauseKey, pacingKey, options.limit, options.windowMs, options.holdMs, id, intervalMs, options.burst,
+      units, pauseKey, pacingKey, options.limit, options.windowMs, options.holdMs, id, intervalMs, options.burst, takeOptions.leaveReserve ? sharedReserve : 0,
     );
     snapshot = { atMs: Date.now(), count: count as number, earliestMs: earliestMs as number, pausedMs: pausedMs as number, paceMs: paceMs as number };
     if (granted !== 1) return { granted: false, retryInMs: retryInMs as number };
@@ -178,17 +181,18 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
       await connecting;
       await firstDecision;
     },
-    async take() {
+    async take(takeOptions = {}) {
       if (Date.now() < localPauseUntil) return { granted: false, retryInMs: localPauseUntil - Date.now() };
       if (mode === 'shared') {
         try {
-          return await sharedTake();
+          return await sharedTake(takeOptions);
         } catch (error) {
           enterFallback(error);
         }
       }
-      return local.take();
+      return local.take(takeOptions);
     },
+    reserve: () => (mode === 'shared' ? sharedReserve : local.reserve()),
     pause(ms) {
       localPauseUntil = Math.max(localPauseUntil, Date.now() + ms);
       local.pause(ms);

@@ -9,6 +9,12 @@
 // windowMs / limit), so a flood cannot spend a whole window in its first second and leave nothing
 // for other callers for the rest of it: units keep coming at the budget's pace, and the fair queue
 // decides who gets each.
+//
+// One unit of the burst is kept in reserve: a call whose caller already has calls waiting is
+// granted only while another unit would still be free after it, so a caller with nothing waiting
+// (a light caller, during a flood that takes each unit as it comes) is served at once rather than
+// after the next unit of the pace. The flood loses nothing in the long run: the unit the light
+// call took comes back with the pace, and is the flood's next.
 import { UnitLedger } from './ledger.ts';
 
 export interface Unit {
@@ -28,10 +34,17 @@ export interface WindowStatus {
   detail: string;
 }
 
+export interface TakeOptions {
+  /** Granted only while the reserve would still be free after it: the caller has calls waiting. */
+  leaveReserve?: boolean;
+}
+
 export interface WindowStore {
-  take(): Promise<Take>;
+  take(options?: TakeOptions): Promise<Take>;
   /** The same as take(), at once, for stores that need no I/O (the in-process one). */
-  takeNow?(): Take;
+  takeNow?(options?: TakeOptions): Take;
+  /** Units that take({ leaveReserve: true }) leaves free: 1, or 0 when the burst or the limit is 1. */
+  reserve(): number;
   /** An upstream 429: no unit is handed out, here or (when shared) in any replica, for ms. */
   pause(ms: number): void;
   /** Honest estimate of how long until `unitsAhead` more units can be taken. */
@@ -79,6 +92,9 @@ export function unitWaits(freeAtMs: ArrayLike<number>, limit: number, windowMs: 
   };
 }
 
+/** The units kept back for callers with nothing waiting: one, unless that would leave none to anybody else. */
+export const reserveOf = (options: Pick<WindowOptions, 'limit' | 'burst'>): number => (options.limit > 1 && options.burst > 1 ? 1 : 0);
+
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
 function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
   const toleranceMs = (burst - 1) * intervalMs;
@@ -105,6 +121,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   let pausedUntil = 0;
   let tat = 0;
   const intervalMs = options.windowMs / options.limit;
+  const reserve = reserveOf(options);
 
   const notify = () => {
     for (const listener of listeners) listener();
@@ -131,13 +148,15 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     };
   };
 
-  const takeNow = (): Take => {
+  const takeNow = (takeOptions: TakeOptions = {}): Take => {
+      const keep = takeOptions.leaveReserve ? reserve : 0;
       const t = now();
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
       used.purge(t);
-      if (used.size >= options.limit) used.purge(t, true);
-      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, used.earliestFree() - t) };
-      const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst);
+      if (used.size + keep >= options.limit) used.purge(t, true);
+      if (used.size + keep >= options.limit) return { granted: false, retryInMs: Math.max(1, used.earliestFree() - t) };
+      // Free now: this unit and the ones kept.
+      const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst, 1 + keep);
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
       tat = Math.max(tat, t) + intervalMs;
       const unit = used.add(t + options.holdMs + options.windowMs);
@@ -160,7 +179,8 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
 
   return {
     takeNow,
-    take: async () => takeNow(),
+    take: async (takeOptions) => takeNow(takeOptions),
+    reserve: () => reserve,
     pause(ms) {
       pausedUntil = Math.max(pausedUntil, now() + ms);
       notify();
