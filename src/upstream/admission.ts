@@ -2,8 +2,10 @@
 // unit goes to the waiting caller served longest ago, so one caller's flood cannot starve the
 // others and callers that keep a queue alternate (round-robin in effect); interactive
 // calls go before CSV exports, and exports have their own concurrency limit so long streams never
-// hold the slots short calls need. A call that cannot be served within its wait limit is refused
-// at once with 429 and an estimate of when budget frees, rather than after waiting in vain.
+// hold the slots short calls need. The store's last free unit is kept for a call that waited
+// alone, so a light caller during a flood is served at once. A call that cannot be served within
+// its wait limit is refused at once with 429 and an estimate of when budget frees, rather than
+// after waiting in vain.
 import { GatewayError } from '../errors.ts';
 import type { Take, Unit, WindowStore } from './budget/window.ts';
 
@@ -77,7 +79,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
   // Per class: caller → FIFO. The next unit goes to the waiting caller served longest ago (never
   // served: first), so callers that keep a queue alternate, and a light caller arriving during a
-  // flood waits for one unit, not for its turn behind the flood's.
+  // flood never waits for its turn behind the flood's; with the store's reserve (takeFor) it
+  // mostly waits for nothing.
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
   // When each caller was last given a unit, oldest first; bounded, oldest out.
   const lastServed = new Map<string, number>();
