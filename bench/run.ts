@@ -172,6 +172,7 @@ const HISTORY = `
 | method: the small-call table and its half-saturation rounds take 5 rounds, not 3 (\`BENCH_SMALL_ROUNDS\`); the CSV keeps 3 (\`BENCH_ROUNDS\`). Each Node.js target's half-saturation rounds range over 10–30× (the gateway 14.2, 25.2, 40.0 ms at 15:46, reply-from 99.0, 4.9, 50.6), so the median of three is one round's figure | the run after it is the first with five; about 4 minutes longer |
 | method: at half saturation each round through a proxy has a control, direct calls at a tenth of the rate sent by a second generator in the same seconds; the added p50 / p99 is the median over rounds of the target's figure minus its control's, not the target's median minus the direct baseline's median taken minutes before or after | \`BENCH_ONLY=small\`, 2026-12-03 17:05: added p99 gateway 9.6 ms, reply-from 37.5, http-proxy-middleware 15.6, nginx 8.9 (rounds, target / control: nginx 220.5 / 176.7, 112.7 / 48.2, 5.4 / 3.1 ms). The run before it read −4.0 for the gateway, −2.7 for reply-from: the direct baseline's median round, 10.9 ms, was above every proxy's. What stalls the whole machine now lands in both halves; a stall on the proxy's own core is still charged to the proxy |
 | method: the open-loop generator sends the names wrk sends (the caller's headers, then Host) and no \`Content-Length\` for a POST without a body. Its \`Content-Length: 0\` gave every target's request headers a shape the saturation rounds never had: with \`--trace-opt --trace-deopt\`, a gateway's first open-loop round after 32 s of wrk threw away 22 optimised functions, most for "wrong map" (Node's \`parserOnIncoming\`, \`traceContextFor\`, the operation's \`handle\`), and 26 were optimised again in its timed part, on the gateway's one core | the same script's first round: 6 thrown away. \`BENCH_ONLY=small\`, 18:39: the gateway's half-saturation rounds 11.1, 8.8, 7.8, 10.7, 13.6 ms (controls 2.0–7.6), its worst event-loop delay 12–20 ms in each; added p99 6.5 ms against reply-from's 9.1. In the three runs before it the gateway lost its first or second round (226.0, 1317.8, 76.5 ms). One run: a sign, not proof |
+| admission: one unit of the burst kept for a call that waited alone (its caller had nothing else waiting): a call whose caller has more waiting is granted only while one more unit stays free, and the last unit goes to a call that waited alone even when the flood's head is first in the round-robin; in the shared window too (the take script) | the light caller during the 429 flood (128 connections): its queue time per call 76–160 ms → 0–1 ms in the gateway's access lines; p50 / p99 224.3 / 268.4 ms (2026-12-03 19:08) → 69.8 / 106.2 ms (2026-12-04 19:13); what is left is the gateway's turns on a core the flood keeps busy. The cost: while a flood keeps the window full, one unit in \`UPSTREAM_RATE_LIMIT\` waits for a light caller and is lost if none comes. Overload, budget used 100 / 99.4 / 100 % → 99.0 / 98.1 / 98.3 % (the goal is 95 %) |
 
 Tail latency, as it stands (2026-12-01, night).
 
@@ -193,10 +194,11 @@ Tail latency, as it stands (2026-12-01, night).
   that rate, as much as fewer pauses: the small-call gap to reply-from, below, is the same lever.
 - The light caller during the 429 flood: with the C generator its p50 read 203–205 ms in three
   runs, against 57 ms with the Node.js generator put back (42–114 ms before). At 5 calls a
-  second it wants half the budget's pace, so the fair queue gives it every other unit, and its
-  wait is the phase between its exactly periodic calls and its turns (0–200 ms; the access lines
-  show 170–180 ms of queue wait per call). At 1 call a second it waited 100 ms, at 4.7 a second
-  99 ms at p50: never refused, served at its own rate.
+  second it wanted half the budget's pace, and waited for the next unit of it each time (the
+  access lines showed 76–180 ms of queue wait per call), often behind the flood's head, which
+  the round-robin put first. Since 2026-12-04 one unit is kept for a call that waited alone (the
+  row above): its queue time is 0–1 ms, and its p50 / p99 69.8 / 106.2 ms are the gateway's
+  turns at 128 connections of refusals.
 
 Tail latency, as it stands (2026-12-01, late evening).
 
