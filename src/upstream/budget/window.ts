@@ -13,8 +13,9 @@
 // One unit of the burst is kept in reserve: a call whose caller already has calls waiting is
 // granted only while another unit would still be free after it, so a caller with nothing waiting
 // (a light caller, during a flood that takes each unit as it comes) is served at once rather than
-// after the next unit of the pace. The flood loses nothing in the long run: the unit the light
-// call took comes back with the pace, and is the flood's next.
+// after the next unit of the pace. The unit a light call took comes back with the pace, and the
+// one after it is the flood's; while the window itself is full, though, the reserve is a unit of
+// it that only a light caller can use (1 in `limit`), lost when none comes.
 import { UnitLedger } from './ledger.ts';
 
 export interface Unit {
