@@ -2,6 +2,7 @@
 // waiting leaves it, so a light caller arriving during a flood is served at once, not after the
 // next unit of the pace (docs/TRAFFIC.md).
 import assert from 'node:assert/strict';
+import request from 'supertest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
@@ -10,6 +11,7 @@ import { createRedisClient } from '../src/redis.ts';
 import { createAdmission, type Permit } from '../src/upstream/admission.ts';
 import { createRedisWindow } from '../src/upstream/budget/redis-window.ts';
 import { createLocalWindow, type WindowStore } from '../src/upstream/budget/window.ts';
+import { eventually, runReportPath, startHarness } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 
 const granted = async (store: WindowStore, leaveReserve: boolean) => (await store.take({ leaveReserve })).granted;
@@ -147,5 +149,36 @@ describe('admission and the reserve', () => {
     assert.deepEqual(served.slice(6), ['flood 5'], 'and the next unit is the flood\'s');
     abort.abort(new Error('test over'));
     await Promise.all(waiting);
+  });
+});
+
+describe('the reserve, through the gateway', () => {
+  it('When a flood keeps calls waiting for the pace, then a light caller\'s call is sent upstream at once, ahead of the flood\'s next, and the flood gets the unit after', async () => {
+    // One unit a second after a burst of 3: the order of the tenant's arrivals tells who got each.
+    const h = await startHarness({
+      env: { UPSTREAM_RATE_LIMIT: '10', UPSTREAM_RATE_WINDOW_MS: '10000', UPSTREAM_RATE_BURST: '3' },
+      tenant: { rateLimit: { limit: 10, windowMs: 10_000 } },
+    });
+    try {
+      const flooder = `Bearer ${await h.token({ sub: 'flooder', roles: ['CERT_ADMIN'] })}`;
+      const light = `Bearer ${await h.token({ sub: 'light', roles: ['CERT_ADMIN'] })}`;
+      const flood = Array.from({ length: 8 }, () => request(h.url).post(runReportPath()).set('Authorization', flooder).then((r) => r));
+      // The burst's 3, then at 1 s the flood's first queued call, which waited alone.
+      await eventually(() => h.tenant.requests.length >= 4, 'the flood is paced');
+      // At 2 s the pace brings a unit that the flood's next call must leave: it has calls behind it.
+      await sleep(1300);
+      assert.equal(h.tenant.requests.length, 4, 'the flood left the unit of the 2nd second free');
+      const lightCall = await request(h.url).post(runReportPath()).set('Authorization', light);
+      assert.equal(lightCall.status, 202);
+      assert.equal(h.tenant.requests.length, 5, 'the light call went upstream');
+      const line = h.logs().find((l) => l.requestId === lightCall.headers['x-request-id'] && l.msg === 'request completed');
+      assert.ok(line && (line.queueWaitMs as number) < 300, `the light call waited ${String(line?.queueWaitMs)} ms for budget (the next unit was about 700 ms away)`);
+      // The pace brings the reserve back at 3 s, and at 4 s the flood's next unit.
+      await eventually(() => h.tenant.requests.length >= 6, 'the flood is served again', 5000);
+      await Promise.all(flood);
+      assert.equal(h.tenant.rateLimited, 0);
+    } finally {
+      await h.close();
+    }
   });
 });
