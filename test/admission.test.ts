@@ -149,7 +149,6 @@ function scriptedStore() {
   const estimate = (unitsAhead: number) => unitsAhead * 100;
   const store: WindowStore = {
     take: async () => (units > 0 ? ((units -= 1), { granted: true, unit }) : { granted: false, retryInMs: 60_000 }),
-    reserve: () => 0,
     pause() {},
     estimateWaitMs: estimate,
     estimator: () => estimate,
@@ -188,8 +187,7 @@ describe('admission', () => {
         const asked: number[] = [];
         const store: WindowStore = {
           take: async () => ({ granted: false, retryInMs: 60_000 }),
-          reserve: () => 0,
-          pause() {},
+                pause() {},
           estimateWaitMs: (unitsAhead) => (asked.push(unitsAhead), 0),
           estimator: () => () => 0,
           onChange() {},

@@ -1,6 +1,6 @@
-// The unit of the burst kept for callers with nothing waiting: a call whose caller has more
+// The unit of the pace kept for callers with nothing waiting: a call whose caller has more
 // waiting leaves it, so a light caller arriving during a flood is served at once, not after the
-// next unit of the pace (docs/TRAFFIC.md).
+// next unit of the pace; never a unit of the window, which would sit idle (docs/TRAFFIC.md).
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +20,6 @@ describe('the reserve in the in-process window', () => {
   it('When units are paced, then a take that leaves the reserve is refused the last free unit, and a take that may use it gets it', async () => {
     let t = 0;
     const store = createLocalWindow({ limit: 10, windowMs: 1000, burst: 3, holdMs: 0, now: () => t });
-    assert.equal(store.reserve(), 1);
     assert.equal(await granted(store, true), true);
     assert.equal(await granted(store, true), true);
     assert.deepEqual(await store.take({ leaveReserve: true }), { granted: false, retryInMs: 100 }, 'one unit free: it is the reserve');
@@ -31,7 +30,7 @@ describe('the reserve in the in-process window', () => {
     assert.equal(await granted(store, true), true, 'with two free, one goes');
   });
 
-  it('When the window is full but for one unit, then only a take that may use the reserve gets it', async () => {
+  it('When the window is full but for one unit, then a take that leaves the reserve gets it all the same: a unit of the window kept back would sit idle', async () => {
     let t = 0;
     const store = createLocalWindow({ limit: 3, windowMs: 1000, burst: 3, holdMs: 0, now: () => t });
     for (let i = 0; i < 2; i += 1) {
@@ -40,15 +39,21 @@ describe('the reserve in the in-process window', () => {
       take.unit.settle();
     }
     t = 1000; // the pace is full again; the window still holds the two until 1001
-    assert.equal(await granted(store, true), false);
-    assert.equal(await granted(store, false), true);
+    assert.equal(await granted(store, true), true);
+    assert.equal(await granted(store, false), false, 'the window is full');
+    assert.equal(store.estimateWaitMs(1, true), 1, 'a unit frees at 1001, whoever takes it');
   });
 
-  it('When the burst or the limit is 1, then nothing is kept back: a reserve would leave nobody else a unit', async () => {
-    assert.equal(createLocalWindow({ limit: 10, windowMs: 1000, burst: 1, holdMs: 0 }).reserve(), 0);
-    assert.equal(createLocalWindow({ limit: 1, windowMs: 1000, burst: 1, holdMs: 0 }).reserve(), 0);
+  it('When the burst is 1, then nothing is kept back: a reserve would leave nobody else a unit', async () => {
     const store = createLocalWindow({ limit: 10, windowMs: 1000, burst: 1, holdMs: 0, now: () => 0 });
     assert.equal(await granted(store, true), true);
+    assert.equal(store.estimateWaitMs(1, true), 100, 'the next unit of the pace, nothing kept');
+  });
+
+  it('Estimates count the reserve for a call that leaves it', () => {
+    const store = createLocalWindow({ limit: 10, windowMs: 1000, burst: 3, holdMs: 0, now: () => 0 });
+    assert.equal(store.estimateWaitMs(3), 0, 'the burst, at once');
+    assert.equal(store.estimateWaitMs(3, true), 100, 'the third of them leaving one behind: one unit of the pace later');
   });
 });
 
@@ -71,7 +76,6 @@ describe('the reserve in the window shared through Redis', () => {
   it('When units are paced, then the script keeps the last free unit from a take that leaves the reserve', async () => {
     const store = await sharedWindow('reserve-paced', 10, 10_000, 3);
     try {
-      assert.equal(store.reserve(), 1);
       assert.equal(await granted(store, true), true);
       assert.equal(await granted(store, true), true);
       const refused = await store.take({ leaveReserve: true });
@@ -83,7 +87,7 @@ describe('the reserve in the window shared through Redis', () => {
     }
   });
 
-  it('When the window is full but for one unit, then only a take that may use the reserve gets it', async () => {
+  it('When the window is full but for one unit, then the script gives it to a take that leaves the reserve all the same', async () => {
     const store = await sharedWindow('reserve-window', 3, 1000, 3);
     try {
       for (let i = 0; i < 2; i += 1) {
@@ -93,8 +97,8 @@ describe('the reserve in the window shared through Redis', () => {
       }
       // Half a window later the pace has two units again (one every 333 ms); the window still holds the two.
       await sleep(500);
-      assert.equal(await granted(store, true), false);
-      assert.equal(await granted(store, false), true);
+      assert.equal(await granted(store, true), true);
+      assert.equal(await granted(store, false), false, 'the window is full');
     } finally {
       await store.close();
     }

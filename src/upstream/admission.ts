@@ -2,12 +2,12 @@
 // unit goes to the waiting caller served longest ago, so one caller's flood cannot starve the
 // others and callers that keep a queue alternate (round-robin in effect); interactive
 // calls go before CSV exports, and exports have their own concurrency limit so long streams never
-// hold the slots short calls need. The store's last free unit is kept for a call that waited
+// hold the slots short calls need. The pace's last free unit is kept for a call that waited
 // alone, so a light caller during a flood is served at once. A call that cannot be served within
 // its wait limit is refused at once with 429 and an estimate of when budget frees, rather than
 // after waiting in vain.
 import { GatewayError } from '../errors.ts';
-import type { Take, Unit, WindowStore } from './budget/window.ts';
+import type { Estimate, Take, Unit, WindowStore } from './budget/window.ts';
 
 export type CallClass = 'interactive' | 'export';
 
@@ -194,7 +194,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const queued = queuedOf(callClass, caller);
     const position = positionOf(callClass, caller, queued + 1);
     // A call that will not wait alone also leaves the store's reserve behind it.
-    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) + options.store.reserve() : 0));
+    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) : 0), queued > 0);
   }
 
   /**
@@ -217,15 +217,14 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }
 
   /** The waiting call nearest the front of its class that can no longer make its deadline. */
-  function firstHopeless(callClass: CallClass, estimate: (unitsAhead: number) => number, t: number): { waiter: Waiter; estimateMs: number } | undefined {
+  function firstHopeless(callClass: CallClass, estimate: Estimate, t: number): { waiter: Waiter; estimateMs: number } | undefined {
     const positionOf = positionsIn(callClass);
-    const reserve = options.store.reserve();
     let first: { waiter: Waiter; position: number; estimateMs: number } | undefined;
     for (const [caller, list] of queues[callClass]) {
       list.forEach((waiter, i) => {
         const position = positionOf(caller, i + 1);
         if (first && first.position <= position) return;
-        const estimateMs = estimate(position + (waiter.alone ? 0 : reserve));
+        const estimateMs = estimate(position, !waiter.alone);
         if (estimateMs > waiter.deadlineAt - t) first = { waiter, position, estimateMs };
       });
     }

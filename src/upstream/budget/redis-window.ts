@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.ts';
-import { createLocalWindow, reserveOf, type Take, type TakeOptions, type WindowOptions, type WindowStatus, type WindowStore } from './window.ts';
+import { createLocalWindow, reserveOf, type Estimate, type Take, type TakeOptions, type WindowOptions, type WindowStatus, type WindowStore } from './window.ts';
 
 const NOW = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -18,7 +18,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 // KEYS: units, pause, pacing (GCRA theoretical arrival time).
-// ARGV: limit, windowMs, holdMs, unit id, intervalMs, burst, units that must stay free after this one.
+// ARGV: limit, windowMs, holdMs, unit id, intervalMs, burst, units of the pace that must stay free after this one.
 // Returns: granted (0/1), retry in ms, units in use, ms until the earliest unit frees, ms paused,
 // ms of pacing delay (for one unit, whatever is kept).
 const TAKE = `${NOW}
@@ -32,7 +32,7 @@ if count > 0 then earliest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHS
 local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
 local pace = math.max(0, tat - now - (burst - 1) * interval)
 if pausedFor > 0 then return {0, pausedFor, count, earliest, pausedFor, pace} end
-if count + keep >= limit then return {0, math.max(1, earliest), count, earliest, 0, pace} end
+if count >= limit then return {0, math.max(1, earliest), count, earliest, 0, pace} end
 local paceKept = math.max(0, tat - now - (burst - 1 - keep) * interval)
 if paceKept > 0 then return {0, math.ceil(paceKept), count, earliest, 0, pace} end
 redis.call('SET', KEYS[3], tostring(tat + interval), 'PX', math.ceil(windowMs + burst * interval))
@@ -156,19 +156,19 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
   }
 
   /** One reading of the shared window's last snapshot (or the local fallback's) for many positions. */
-  function estimator(): (unitsAhead: number) => number {
+  function estimator(): Estimate {
     const localPause = Math.max(0, localPauseUntil - Date.now());
     if (mode !== 'shared') {
       const fallback = local.estimator();
-      return (unitsAhead) => Math.max(localPause, fallback(unitsAhead));
+      return (unitsAhead, leaveReserve) => Math.max(localPause, fallback(unitsAhead, leaveReserve));
     }
     const age = Date.now() - snapshot.atMs;
     const available = options.limit - snapshot.count;
     const paused = Math.max(localPause, snapshot.pausedMs - age);
     const paceMs = Math.max(0, snapshot.paceMs - age);
     const first = Math.max(0, snapshot.earliestMs - age);
-    return (unitsAhead) => {
-      const pacing = paceMs + (unitsAhead - 1) * intervalMs;
+    return (unitsAhead, leaveReserve = false) => {
+      const pacing = paceMs + (unitsAhead - 1 + (leaveReserve ? sharedReserve : 0)) * intervalMs;
       if (unitsAhead <= available) return Math.max(paused, pacing);
       // Units in use free one by one over at most a window: spread the rest evenly.
       const beyond = unitsAhead - available - 1;
@@ -192,13 +192,12 @@ export function createRedisWindow(options: RedisWindowOptions): WindowStore & { 
       }
       return local.take(takeOptions);
     },
-    reserve: () => (mode === 'shared' ? sharedReserve : local.reserve()),
     pause(ms) {
       localPauseUntil = Math.max(localPauseUntil, Date.now() + ms);
       local.pause(ms);
       if (mode === 'shared') commands.budgetPause(pauseKey, ms).catch(enterFallback);
     },
-    estimateWaitMs: (unitsAhead) => estimator()(unitsAhead),
+    estimateWaitMs: (unitsAhead, leaveReserve) => estimator()(unitsAhead, leaveReserve),
     estimator,
     onChange(listener) {
       listeners.push(listener);

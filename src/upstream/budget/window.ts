@@ -11,11 +11,12 @@
 // decides who gets each.
 //
 // One unit of the burst is kept in reserve: a call whose caller already has calls waiting is
-// granted only while another unit would still be free after it, so a caller with nothing waiting
-// (a light caller, during a flood that takes each unit as it comes) is served at once rather than
-// after the next unit of the pace. The unit a light call took comes back with the pace, and the
-// one after it is the flood's; while the window itself is full, though, the reserve is a unit of
-// it that only a light caller can use (1 in `limit`), lost when none comes.
+// granted only while another unit of the pace would still be free after it, so a caller with
+// nothing waiting (a light caller, during a flood that takes each unit as it comes) is served at
+// once rather than after the next unit of the pace. It is a unit of the pace, never of the window:
+// the pace's units build up to the burst while unused, so keeping one back loses the flood
+// nothing, while a unit of the window kept back would sit idle for a whole window. Once a flood
+// has filled the window, a light caller waits for the next unit that frees, as any call does.
 import { UnitLedger } from './ledger.ts';
 
 export interface Unit {
@@ -36,22 +37,23 @@ export interface WindowStatus {
 }
 
 export interface TakeOptions {
-  /** Granted only while the reserve would still be free after it: the caller has calls waiting. */
+  /** Granted only while the pace's reserve would still be free after it: the caller has calls waiting. */
   leaveReserve?: boolean;
 }
+
+/** How long until `unitsAhead` more units can be taken, by calls that leave the reserve or not. */
+export type Estimate = (unitsAhead: number, leaveReserve?: boolean) => number;
 
 export interface WindowStore {
   take(options?: TakeOptions): Promise<Take>;
   /** The same as take(), at once, for stores that need no I/O (the in-process one). */
   takeNow?(options?: TakeOptions): Take;
-  /** Units that take({ leaveReserve: true }) leaves free: 1, or 0 when the burst or the limit is 1. */
-  reserve(): number;
   /** An upstream 429: no unit is handed out, here or (when shared) in any replica, for ms. */
   pause(ms: number): void;
   /** Honest estimate of how long until `unitsAhead` more units can be taken. */
-  estimateWaitMs(unitsAhead: number): number;
+  estimateWaitMs(unitsAhead: number, leaveReserve?: boolean): number;
   /** The same for many positions against one reading of the window, cheaply each. */
-  estimator(): (unitsAhead: number) => number;
+  estimator(): Estimate;
   /** Called when a unit frees or a pause changes, so waiting calls can be served at once. */
   onChange(listener: () => void): void;
   status(): WindowStatus;
@@ -93,8 +95,8 @@ export function unitWaits(freeAtMs: ArrayLike<number>, limit: number, windowMs: 
   };
 }
 
-/** The units kept back for callers with nothing waiting: one, unless that would leave none to anybody else. */
-export const reserveOf = (options: Pick<WindowOptions, 'limit' | 'burst'>): number => (options.limit > 1 && options.burst > 1 ? 1 : 0);
+/** The units of the pace kept back for callers with nothing waiting: one, unless the burst is one. */
+export const reserveOf = (options: Pick<WindowOptions, 'burst'>): number => (options.burst > 1 ? 1 : 0);
 
 /** GCRA: how long until a unit may be taken, given the theoretical arrival time `tatMs`. */
 function pacingWaitMs(tatMs: number, nowMs: number, intervalMs: number, burst: number, unitsAhead = 1): number {
@@ -128,13 +130,13 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     for (const listener of listeners) listener();
   };
 
-  const estimator = (): ((unitsAhead: number) => number) => {
+  const estimator = (): Estimate => {
     const t = now();
     const paused = Math.max(0, pausedUntil - t);
     const tatNow = tat;
     let windowWait: ((unitsAhead: number) => number) | undefined;
-    return (unitsAhead) => {
-      const pacing = pacingWaitMs(tatNow, t, intervalMs, options.burst, unitsAhead);
+    return (unitsAhead, leaveReserve = false) => {
+      const pacing = pacingWaitMs(tatNow, t, intervalMs, options.burst, unitsAhead + (leaveReserve ? reserve : 0));
       // Purging only frees units, so a window with room as it stands needs no scan: a full scan
       // of a busy window is thousands of units.
       if (unitsAhead <= options.limit - used.size) return Math.max(paused, pacing);
@@ -154,9 +156,9 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       const t = now();
       if (pausedUntil > t) return { granted: false, retryInMs: pausedUntil - t };
       used.purge(t);
-      if (used.size + keep >= options.limit) used.purge(t, true);
-      if (used.size + keep >= options.limit) return { granted: false, retryInMs: Math.max(1, used.earliestFree() - t) };
-      // Free now: this unit and the ones kept.
+      if (used.size >= options.limit) used.purge(t, true);
+      if (used.size >= options.limit) return { granted: false, retryInMs: Math.max(1, used.earliestFree() - t) };
+      // Free in the pace now: this unit and the ones kept.
       const paceMs = pacingWaitMs(tat, t, intervalMs, options.burst, 1 + keep);
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
       tat = Math.max(tat, t) + intervalMs;
@@ -181,12 +183,11 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   return {
     takeNow,
     take: async (takeOptions) => takeNow(takeOptions),
-    reserve: () => reserve,
     pause(ms) {
       pausedUntil = Math.max(pausedUntil, now() + ms);
       notify();
     },
-    estimateWaitMs: (unitsAhead) => estimator()(unitsAhead),
+    estimateWaitMs: (unitsAhead, leaveReserve) => estimator()(unitsAhead, leaveReserve),
     estimator,
     onChange(listener) {
       listeners.push(listener);
