@@ -3,7 +3,8 @@
 // others and callers that keep a queue alternate (round-robin in effect); interactive
 // calls go before CSV exports, and exports have their own concurrency limit so long streams never
 // hold the slots short calls need. The pace's last free unit is kept for a call that waited
-// alone, so a light caller during a flood is served at once. A call that cannot be served within
+// alone, so a light caller during a flood is served at once while the pace, not a full window,
+// holds the flood back. A call that cannot be served within
 // its wait limit is refused at once with 429 and an estimate of when budget frees, rather than
 // after waiting in vain.
 import { GatewayError } from '../errors.ts';
@@ -79,8 +80,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
   // Per class: caller → FIFO. The next unit goes to the waiting caller served longest ago (never
   // served: first), so callers that keep a queue alternate, and a light caller arriving during a
-  // flood never waits for its turn behind the flood's; with the store's reserve (takeFor) it
-  // mostly waits for nothing.
+  // flood never waits for its turn behind the flood's; with the pace's reserve (takeFor) it
+  // waits for nothing until the flood has filled the window.
   const queues: Record<CallClass, Map<string, Waiter[]>> = { interactive: new Map(), export: new Map() };
   // When each caller was last given a unit, oldest first; bounded, oldest out.
   const lastServed = new Map<string, number>();
@@ -281,7 +282,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
    * A unit for the next call of a class. A call that waited alone may take the store's reserve;
    * one whose caller has more waiting leaves it. When the reserve is all there is, it goes to the
    * next call that waited alone (a light caller's), if one waits, rather than sit idle until the
-   * pace brings the flood's head a unit of its own.
+   * pace brings the flood's head a unit of its own. With Redis that second ask is a second round
+   * trip, made only while a flood's head waits and a call that waited alone is behind it.
    */
   async function takeFor(callClass: CallClass): Promise<{ take: Take; aloneOnly: boolean }> {
     if ((nextIn(callClass)?.[1][0] as Waiter).alone) return { take: await options.store.take(), aloneOnly: false };
