@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import request from 'supertest';
 import { createAdmission, type CallClass, type Permit } from '../src/upstream/admission.ts';
-import { createLocalWindow, unitWaits, type WindowStore } from '../src/upstream/budget/window.ts';
+import { createLocalWindow, unitWaits, type Take, type WindowStore } from '../src/upstream/budget/window.ts';
 import { eventually, exportPath, runReportPath, startHarness } from './support/harness.ts';
 
 const never = new AbortController().signal;
@@ -142,13 +142,16 @@ function servingOrder(gate: ReturnType<typeof admission>) {
  * A budget store the test drives: it grants only the units the test opens, estimates one unit per
  * 100 ms whatever the clock, and lets the test announce a change as a freed unit would.
  */
-function scriptedStore() {
+function scriptedStore({ answersAtOnce = false } = {}) {
   let units = 0;
   let listener = () => {};
   const unit = { settle() {}, cancel() {} };
   const estimate = (unitsAhead: number) => unitsAhead * 100;
+  const takeNow = (): Take => (units > 0 ? ((units -= 1), { granted: true, unit }) : { granted: false, retryInMs: 60_000 });
   const store: WindowStore = {
-    take: async () => (units > 0 ? ((units -= 1), { granted: true, unit }) : { granted: false, retryInMs: 60_000 }),
+    take: async () => takeNow(),
+    // With it, admission serves a call on arrival when nobody waits, as it does over the local window.
+    ...(answersAtOnce ? { takeNow } : {}),
     pause() {},
     estimateWaitMs: estimate,
     estimator: () => estimate,
@@ -161,10 +164,10 @@ function scriptedStore() {
 
 /**
  * Admission over a scriptedStore, with a clock the test sets: wait(name, caller) asks for a unit
- * and notes in `settled` whether it was served or refused (by status).
+ * and notes in `settled` whether it was served (and releases it) or refused (by status).
  */
-function scriptedGate(queueWaitMs: number, now: () => number) {
-  const { store, changed, open } = scriptedStore(); // estimates 100 ms per unit
+function scriptedGate(queueWaitMs: number, now: () => number, storeOptions: Parameters<typeof scriptedStore>[0] = {}) {
+  const { store, changed, open } = scriptedStore(storeOptions); // estimates 100 ms per unit
   const gate = createAdmission({
     store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs, now,
   });
@@ -172,10 +175,12 @@ function scriptedGate(queueWaitMs: number, now: () => number) {
   const settled: string[] = [];
   const wait = (name: string, caller: string) =>
     gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
-      () => void settled.push(`${name} served`),
+      (permit) => (settled.push(`${name} served`), permit.release()),
       (error: { status?: number }) => void settled.push(`${name} ${error.status ?? 'gone'}`),
     );
-  return { gate, changed, open, wait, settled, abort };
+  /** Lets the calls made so far run up to their first wait. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  return { gate, changed, open, wait, settled, settle, abort };
 }
 
 describe('admission', () => {
@@ -332,18 +337,7 @@ describe('admission', () => {
 
   it('When light callers have been served ahead of a flood, then the flood\'s next call is admitted only if it would still make it with as many going ahead again', async () => {
     let t = 0;
-    const { store, changed, open } = scriptedStore();
-    const gate = createAdmission({
-      store, concurrency: { interactive: 10, export: 10 }, queueSize: 10, perCallerQueue: 10, exportsPerCaller: 10, queueWaitMs: 250, now: () => t,
-    });
-    const abort = new AbortController();
-    const outcomes: string[] = [];
-    const call = (name: string, caller: string) =>
-      gate.acquire({ callClass: 'interactive', caller, signal: abort.signal }).then(
-        (permit) => (outcomes.push(`${name} served`), permit.release()),
-        (error: { status?: number }) => void outcomes.push(`${name} ${error.status ?? 'gone'}`),
-      );
-    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const { gate, changed, open, wait: call, settled: outcomes, settle, abort } = scriptedGate(250, () => t);
     open(1);
     const calls = [call('flood 1', 'flooder')];
     await settle();
@@ -357,7 +351,7 @@ describe('admission', () => {
     calls.push(call('flood 3', 'flooder'));
     await settle();
     assert.deepEqual(outcomes.slice(2), ['flood 3 429'], 'refused at once, not queued to be pushed past its deadline');
-    t = 251; // the light call was served more than a queue wait ago: nothing is reserved for it any more
+    t = 256; // the light call was served more than a queue wait (and the fiftieth of one its count is kept too long) ago: nothing is reserved for it any more
     calls.push(call('flood 4', 'flooder'));
     await settle();
     assert.ok(!outcomes.includes('flood 4 429'), `flood 4 waits: ${outcomes.join(', ')}`);
@@ -368,6 +362,35 @@ describe('admission', () => {
     abort.abort(new Error('test over'));
     await Promise.all(calls);
   });
+
+  for (const [how, answersAtOnce] of [['on arrival', true], ['after waiting alone', false]] as const) {
+    it(`When a light caller was served ${how} before a flood began, then the flood's calls are admitted expecting it again, not pushed past their deadlines by it`, async () => {
+      let t = 0;
+      const { gate, changed, open, wait: call, settled: outcomes, settle, abort } = scriptedGate(250, () => t, { answersAtOnce });
+      open(1);
+      const calls = [call('light 1', 'light')]; // nobody else waits
+      await settle();
+      t = 5;
+      open(1);
+      calls.push(call('flood 0', 'flooder'));
+      await settle();
+      t = 10;
+      calls.push(call('flood 1', 'flooder')); // first in the queue: 100 ms
+      // Second (200 ms), and third if the light caller goes ahead again (300 ms): over 250.
+      calls.push(call('flood 2', 'flooder'));
+      await settle();
+      assert.deepEqual(outcomes, ['light 1 served', 'flood 0 served', 'flood 2 429'], 'refused at once');
+      t = 100;
+      open(1);
+      calls.push(call('light 2', 'light')); // served longest ago: it goes first
+      changed();
+      await settle();
+      assert.deepEqual(outcomes.slice(3), ['light 2 served'], 'no flood call refused late');
+      assert.equal(gate.stats().queued.interactive, 1, 'flood 1 waits, and still makes its deadline');
+      abort.abort(new Error('test over'));
+      await Promise.all(calls);
+    });
+  }
 
   it('When a call\'s unit arrives just as its queue wait ends, then it is served, not refused by the deadline firing first', async () => {
     const { store, changed, open } = scriptedStore(); // estimates 100 ms per unit

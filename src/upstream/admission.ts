@@ -9,6 +9,7 @@
 // after waiting in vain.
 import { GatewayError } from '../errors.ts';
 import type { Estimate, Take, Unit, WindowStore } from './budget/window.ts';
+import { createGrantsAhead } from './grants-ahead.ts';
 
 export type CallClass = 'interactive' | 'export';
 
@@ -86,32 +87,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
   // When each caller was last given a unit, oldest first; bounded, oldest out.
   const lastServed = new Map<string, number>();
   let newestServed: string | undefined;
-  // Units given, within the last queue wait, to calls that waited alone (a light caller's) while
-  // other callers waited: such calls arrive unannounced and go ahead of a flood's, so a flood's
-  // next call is admitted only if it would still make it with as many going ahead again.
-  // Otherwise each of them pushes the flood's newest calls past their deadlines, and those are
-  // refused late, not at once. Bounded by the budget: only queued calls are counted.
-  const aloneGrants: Array<{ caller: string; at: number }> = [];
-  const aloneGrantsOf = new Map<string, number>();
-  const forgetAloneGrants = () => {
-    const since = now() - options.queueWaitMs;
-    for (let first = aloneGrants[0]; first && first.at < since; first = aloneGrants[0]) {
-      aloneGrants.shift();
-      const left = (aloneGrantsOf.get(first.caller) ?? 1) - 1;
-      if (left > 0) aloneGrantsOf.set(first.caller, left);
-      else aloneGrantsOf.delete(first.caller);
-    }
-  };
-  const aloneGrantsAhead = (caller: string) => {
-    forgetAloneGrants();
-    return aloneGrants.length - (aloneGrantsOf.get(caller) ?? 0);
-  };
-  const noteServed = (caller: string, aheadOfOthers: boolean) => {
-    if (aheadOfOthers) {
-      forgetAloneGrants();
-      aloneGrants.push({ caller, at: now() });
-      aloneGrantsOf.set(caller, (aloneGrantsOf.get(caller) ?? 0) + 1);
-    }
+  // Light callers' units in the last queue wait: expected again ahead of a flood's next call.
+  const grantsAhead = createGrantsAhead(options.queueWaitMs, now);
+  /** A unit given to a caller; noQueue: the call had no queue of its own, so may go ahead of a flood's. */
+  const noteServed = (caller: string, noQueue: boolean) => {
+    if (noQueue) grantsAhead.note(caller);
     // Kept in serving order, so that the caller served longest ago is the one forgotten. A caller
     // served again right after itself is already last: deleting and setting it anyway made the
     // Map rehash every few calls, and a long-lived Map's new table is allocated in the old
@@ -195,7 +175,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const queued = queuedOf(callClass, caller);
     const position = positionOf(callClass, caller, queued + 1);
     // A call that will not wait alone also leaves the store's reserve behind it.
-    return options.store.estimateWaitMs(position + (queued > 0 ? aloneGrantsAhead(caller) : 0), queued > 0);
+    return options.store.estimateWaitMs(position + (queued > 0 ? grantsAhead.aheadOf(caller) : 0), queued > 0);
   }
 
   /**
@@ -274,7 +254,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const queue = queues[callClass];
     if (list.length === 0) queue.delete(caller);
     queuedTotal -= 1;
-    noteServed(caller, waiter.alone && queue.size > 0);
+    noteServed(caller, waiter.alone);
     return waiter;
   }
 
@@ -362,7 +342,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
       const take = options.store.takeNow();
       if (take.granted) {
-        noteServed(caller, false);
+        noteServed(caller, true);
         return Promise.resolve(permitFor(callClass, now(), take.unit));
       }
     }
