@@ -68,6 +68,8 @@ export interface WindowOptions {
   /** A unit not settled within this is presumed settled then (a bug or a lost call must not leak it). */
   holdMs: number;
   now?: () => number;
+  /** How long a reading of the window may be reused while nothing changes (READING_REUSE_MS). */
+  readingReuseMs?: number;
 }
 
 /**
@@ -116,6 +118,13 @@ export interface LocalWindow extends WindowStore {
 // many into a window, so every unit is held this much longer than the window.
 const SAFETY_MS = 1;
 
+// A nearly full window's reading scans and sorts its units, O(limit): 3 µs at a limit of 100,
+// 26 at 1000, 350 at 10 000 (bench machine), and a flood refused at its caller's queue limit asks
+// for one with every refusal, for its Retry-After. So a reading is reused while nothing in the
+// window has changed and for less than this since it was taken: its waits are then too long by
+// less than this, never too short, since each only shrinks as time passes.
+export const READING_REUSE_MS = 1;
+
 export function createLocalWindow(options: WindowOptions): LocalWindow {
   // Sub-millisecond and monotonic: a wall clock's whole milliseconds free units up to 1 ms early.
   const now = options.now ?? (() => performance.now());
@@ -125,13 +134,25 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
   let tat = 0;
   const intervalMs = options.windowMs / options.limit;
   const reserve = reserveOf(options);
+  // Counts every change a reading depends on: a take, a settle, a cancel, a pause, a seed.
+  let changes = 0;
+  let reading: { atMs: number; changes: number; estimate: Estimate } | undefined;
+  const reuseMs = options.readingReuseMs ?? READING_REUSE_MS;
 
   const notify = () => {
+    changes += 1;
     for (const listener of listeners) listener();
   };
 
   const estimator = (): Estimate => {
     const t = now();
+    if (reading && reading.changes === changes && t >= reading.atMs && t - reading.atMs < reuseMs) return reading.estimate;
+    const estimate = readingAt(t);
+    reading = { atMs: t, changes, estimate };
+    return estimate;
+  };
+
+  const readingAt = (t: number): Estimate => {
     const paused = Math.max(0, pausedUntil - t);
     const tatNow = tat;
     let windowWait: ((unitsAhead: number) => number) | undefined;
@@ -163,6 +184,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
       if (paceMs > 0) return { granted: false, retryInMs: Math.ceil(paceMs) };
       tat = Math.max(tat, t) + intervalMs;
       const unit = used.add(t + options.holdMs + options.windowMs);
+      changes += 1;
       return {
         granted: true,
         unit: {
@@ -197,6 +219,7 @@ export function createLocalWindow(options: WindowOptions): LocalWindow {
     seed(busyForMs) {
       const t = now();
       for (const busyMs of busyForMs) used.add(t + busyMs, true);
+      changes += 1;
     },
     spentRemainingMs: () => {
       const t = now();
