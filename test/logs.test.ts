@@ -18,6 +18,8 @@ describe('logs', () => {
     await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}`);
     await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${token}x`);
     await request(h.url).get(exportPath('s1')).set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'req-log-export');
+    const reader = await h.token({ sub: 'bob@example.com', scope: 'idn:nesr:read' });
+    await request(h.url).post(runReportPath()).set('Authorization', `Bearer ${reader}`).set('X-Request-Id', 'req-log-403').expect(403);
     h.tenant.addFault('export', { kind: 'status', status: 503 });
     await request(h.url).get(exportPath('s1')).set('Authorization', `Bearer ${token}`).set('X-Request-Id', 'req-log-retry');
   });
@@ -44,6 +46,17 @@ describe('logs', () => {
     assert.equal(line.grant, 'scope:idn:nesr:read');
     assert.equal(line.upstreamAttempts, 1);
     assert.equal(line.bytes, realisticCsv(100).length);
+  });
+
+  it('A refusal writes one line, its access line, naming the caller and the grants it lacks: a flood of them writes nothing else', () => {
+    const about = h.logs().filter((l) => l.requestId === 'req-log-403');
+    const lines = about.filter((l) => l.kind !== 'audit');
+    assert.deepEqual(lines.map((l) => l.msg), ['request completed']);
+    assert.equal(about.length - lines.length, 1, 'and its audit record, on the same stream');
+    const line = lines[0] as Record<string, unknown>;
+    assert.equal(line.status, 403);
+    assert.equal(line.subject, 'bob@example.com');
+    assert.match(String(line.error), /any of: role:CERT_ADMIN/);
   });
 
   it('Every line about a request carries its request id', () => {
