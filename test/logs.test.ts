@@ -48,7 +48,7 @@ describe('logs', () => {
     assert.equal(line.bytes, realisticCsv(100).length);
   });
 
-  it('A refusal writes one line, its access line, naming the caller and the grants it lacks: a flood of them writes nothing else', () => {
+  it('A 403 writes one line, its access line, naming the caller and the grants it lacks: a flood of them writes nothing else', () => {
     const about = h.logs().filter((l) => l.requestId === 'req-log-403');
     const lines = about.filter((l) => l.kind !== 'audit');
     assert.deepEqual(lines.map((l) => l.msg), ['request completed']);
