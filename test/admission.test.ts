@@ -274,6 +274,47 @@ describe('admission', () => {
     first.release();
   });
 
+  it('refusalNow answers the refusal acquire() would give at once, without queueing the call or spending budget; none while the call might be served at once', async () => {
+    const gate = admission(1, 60_000, { perCallerQueue: 2, queueSize: 3, queueWaitMs: 600_000, exportsPerCaller: 1 });
+    assert.equal(gate.refusalNow({ callClass: 'interactive', caller: 'a' }), undefined, 'a unit is free');
+    const first = await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never });
+    assert.equal(gate.refusalNow({ callClass: 'interactive', caller: 'a' }), undefined, 'nothing waits: acquire decides, against a fresh reading');
+    const abort = new AbortController();
+    const queued = [0, 1].map(() => gate.acquire({ callClass: 'interactive', caller: 'a', signal: abort.signal }).catch((e: unknown) => e));
+    const before = gate.stats();
+    const early = gate.refusalNow({ callClass: 'interactive', caller: 'a' });
+    assert.deepEqual({ status: early?.status, message: early?.message }, { status: 429, message: 'Too many of your calls are waiting; try again later.' });
+    const late = (await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never }).catch((e: unknown) => e)) as typeof early;
+    assert.deepEqual({ message: early?.message, retryAfterS: early?.retryAfterS }, { message: late?.message, retryAfterS: late?.retryAfterS }, 'the same refusal, the same Retry-After');
+    assert.deepEqual(gate.stats().queued, before.queued, 'nothing queued by asking');
+    assert.equal(gate.stats().shed, before.shed + 2, 'both counted as shed');
+    assert.equal(gate.refusalNow({ callClass: 'interactive', caller: 'b' }), undefined, 'another caller may still wait its turn');
+    const third = gate.acquire({ callClass: 'interactive', caller: 'b', signal: abort.signal }).catch((e: unknown) => e);
+    assert.equal(gate.refusalNow({ callClass: 'interactive', caller: 'c' })?.message, 'The gateway is at capacity; try again later.');
+    abort.abort(new Error('test over'));
+    await Promise.all([...queued, third]);
+    first.release();
+    const exports = admission(10, 60_000, { exportsPerCaller: 1 });
+    const held = await exports.acquire({ callClass: 'export', caller: 'd', signal: never });
+    assert.match(exports.refusalNow({ callClass: 'export', caller: 'd' })?.message ?? '', /You already hold 1 downloads at once/, 'the export share, as acquire checks it first');
+    assert.equal(exports.refusalNow({ callClass: 'export', caller: 'e' }), undefined);
+    held.release();
+  });
+
+  it('refusalNow refuses a call that could only wait past its queue wait, as acquire does', async () => {
+    // One unit a second: b can have it within the wait, c only a window after b.
+    const gate = admission(1, 1000, { queueWaitMs: 1500 });
+    const first = await gate.acquire({ callClass: 'interactive', caller: 'a', signal: never });
+    first.release();
+    const abort = new AbortController();
+    const waiting = gate.acquire({ callClass: 'interactive', caller: 'b', signal: abort.signal }).catch((e: unknown) => e);
+    const early = gate.refusalNow({ callClass: 'interactive', caller: 'c' });
+    assert.equal(early?.message, 'The SailPoint budget is spent for now; try again later.');
+    assert.equal(early?.retryAfterS, 3, 'about 2 s away, in whole seconds rounded up');
+    abort.abort(new Error('test over'));
+    await waiting;
+  });
+
   it('Interactive calls go before exports, and exports have their own concurrency limit', async () => {
     const gate = admission(1, 100, { concurrency: { interactive: 10, export: 1 } });
     const order: string[] = [];
@@ -449,6 +490,33 @@ describe('traffic control through the gateway', () => {
       assert.ok(arrivalsAtRefusal.filter((n) => n <= 5).length >= 30);
       assert.equal(h.tenant.rateLimited, 0);
     } finally {
+      await h.close();
+    }
+  });
+
+  it('When a caller\'s queue is full, then its new calls are refused 429 at once, and a repeat with an Idempotency-Key is still answered from its first call', async () => {
+    const h = await startHarness({ env: { UPSTREAM_RATE_LIMIT: '1', UPSTREAM_RATE_WINDOW_MS: '60000', UPSTREAM_RATE_BURST: '1', UPSTREAM_QUEUE_WAIT_MS: '120000', UPSTREAM_QUEUE_PER_CALLER: '1' } });
+    const abort = new AbortController();
+    try {
+      const alice = `Bearer ${await h.token({ sub: 'alice', roles: ['CERT_ADMIN'] })}`;
+      const first = await request(h.url).post(runReportPath()).set('Authorization', alice).set('Idempotency-Key', 'k-full-queue');
+      assert.equal(first.status, 202);
+      // The window's one unit is spent: this call waits for it, filling alice's queue.
+      const waiting = fetch(`${h.url}${runReportPath()}`, { method: 'POST', headers: { authorization: alice }, signal: abort.signal }).catch((e: Error) => e);
+      for (let tries = 0; !/^gateway_budget_queued 1$/m.test((await request(h.url).get('/metrics')).text); tries += 1) {
+        assert.ok(tries < 500, 'the second call never queued');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const refused = await request(h.url).post(runReportPath()).set('Authorization', alice);
+      assert.deepEqual({ status: refused.status, body: refused.body }, { status: 429, body: { message: 'Rate Limit Exceeded' } });
+      assert.ok(Number(refused.headers['retry-after']) >= 59, `Retry-After ${refused.headers['retry-after']}`);
+      const repeat = await request(h.url).post(runReportPath()).set('Authorization', alice).set('Idempotency-Key', 'k-full-queue');
+      assert.deepEqual({ status: repeat.status, body: repeat.body, replayed: repeat.headers['idempotent-replayed'] }, { status: 202, body: first.body, replayed: 'true' });
+      assert.equal(h.tenant.requests.length, 1, 'only the first call went upstream');
+      abort.abort();
+      await waiting;
+    } finally {
+      abort.abort();
       await h.close();
     }
   });

@@ -19,10 +19,13 @@ function callerSignal(res: Response): AbortSignal {
  * ids and log it reports under, its tally for the access log and audit, and the signal that
  * cancels it when the caller goes away.
  */
+/** Whose budget a call spends: fairness is per subject. */
+export const budgetHolderOf = (res: Response): string => contextOf(res).caller?.subject ?? 'anonymous';
+
 export function onBehalfOf(res: Response): OnBehalfOf {
   const context = contextOf(res);
   return {
-    caller: context.caller?.subject ?? 'anonymous',
+    caller: budgetHolderOf(res),
     requestId: context.requestId,
     signal: callerSignal(res),
     log: context.log,

@@ -12,7 +12,7 @@ import { validIdempotencyKey } from '../idempotency/run-once.ts';
 import type { IdempotencyStore } from '../idempotency/store.ts';
 import { paramNames, pathOf, pathPattern, routeOf, type Operation, type OperationName } from '../operations/table.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
-import { onBehalfOf } from './on-behalf-of.ts';
+import { budgetHolderOf, onBehalfOf } from './on-behalf-of.ts';
 import { relayBuffered, sendBuffered, storedResult } from './relay.ts';
 import { runIdempotent } from './run-idempotent.ts';
 import { streamFile, type StreamDeps } from './stream-file.ts';
@@ -80,6 +80,9 @@ function operationServer(op: Operation, deps: OperationDeps): Serve {
     const key = op.idempotencyKey ? validIdempotencyKey(req.headers['idempotency-key']) : undefined;
     const egress = contextOf(res).egress as Egress;
     egress.target = Object.fromEntries(Object.entries(op.params).map(([name, param]) => [param.auditAs, values[name] as string]));
+    // A call with an idempotency key may be answered from its first call's result, never refused here.
+    const refusal = key === undefined ? deps.upstream.refusalNow({ operation: op.name, callClass: op.callClass, caller: budgetHolderOf(res) }) : undefined;
+    if (refusal) throw refusal;
     const requester = onBehalfOf(res);
     const call = {
       operation: op.name,

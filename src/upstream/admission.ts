@@ -65,6 +65,11 @@ interface AcquireRequest {
 
 export interface Admission {
   acquire(request: AcquireRequest): Promise<Permit>;
+  /**
+   * The refusal acquire() would answer at once, asked before any work is done for the call; none
+   * while the call might be served at once (acquire decides those against a fresh reading).
+   */
+  refusalNow(request: Omit<AcquireRequest, 'signal'>): GatewayError | undefined;
   stats(): AdmissionStats;
 }
 
@@ -336,6 +341,28 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   options.store.onChange(() => void pump());
 
+  /** Why a call that cannot be served at once may not wait either: the queue's bounds, or its estimate. */
+  function queueRefusal(callClass: CallClass, caller: string): GatewayError | undefined {
+    const estimateMs = admissionEstimateMs(callClass, caller);
+    if (queuedTotal >= options.queueSize) return refuse(estimateMs, 'The gateway is at capacity; try again later.');
+    if (queuedOf(callClass, caller) >= options.perCallerQueue) return refuse(estimateMs, 'Too many of your calls are waiting; try again later.');
+    if (estimateMs > options.queueWaitMs) return refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.');
+    return undefined;
+  }
+
+  const exportShareRefusal = (caller: string) =>
+    (exportsHeld.get(caller) ?? 0) >= options.exportsPerCaller
+      ? refuse(0, `You already hold ${options.exportsPerCaller} downloads at once, your share; try again when one ends.`)
+      : undefined;
+
+  function refusalNow({ callClass, caller }: Omit<AcquireRequest, 'signal'>): GatewayError | undefined {
+    const share = callClass === 'export' ? exportShareRefusal(caller) : undefined;
+    if (share) return share;
+    // acquireSlot's fast path may serve it: refused, if at all, only after a fresh reading there.
+    if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) return undefined;
+    return queueRefusal(callClass, caller);
+  }
+
   function acquireSlot({ callClass, caller, signal }: AcquireRequest): Promise<Permit> {
     if (signal.aborted) return Promise.reject(signal.reason);
     // Fast path: nobody waiting, a slot free, and a store that can answer at once.
@@ -346,14 +373,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
         return Promise.resolve(permitFor(callClass, now(), take.unit));
       }
     }
-    const estimateMs = admissionEstimateMs(callClass, caller);
-    if (queuedTotal >= options.queueSize) return Promise.reject(refuse(estimateMs, 'The gateway is at capacity; try again later.'));
-    if (queuedOf(callClass, caller) >= options.perCallerQueue) {
-      return Promise.reject(refuse(estimateMs, 'Too many of your calls are waiting; try again later.'));
-    }
-    if (estimateMs > options.queueWaitMs) {
-      return Promise.reject(refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.'));
-    }
+    const refusal = queueRefusal(callClass, caller);
+    if (refusal) return Promise.reject(refusal);
     return new Promise<Permit>((resolve, reject) => {
       const onAbort = () => {
         if (dequeue(waiter)) {
@@ -393,9 +414,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   /** An export counts against its caller's share from the moment it asks until its stream ends. */
   function acquireExport(request: AcquireRequest): Promise<Permit> {
     const { caller } = request;
-    if ((exportsHeld.get(caller) ?? 0) >= options.exportsPerCaller) {
-      return Promise.reject(refuse(0, `You already hold ${options.exportsPerCaller} downloads at once, your share; try again when one ends.`));
-    }
+    const share = exportShareRefusal(caller);
+    if (share) return Promise.reject(share);
     holdExport(caller, 1);
     let held = true;
     const letGo = () => {
@@ -420,6 +440,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   return {
     acquire: (request) => (request.callClass === 'export' ? acquireExport(request) : acquireSlot(request)),
+    refusalNow,
     stats: () => ({
       queued: { interactive: queuedIn('interactive'), export: queuedIn('export') },
       running: { ...running },
