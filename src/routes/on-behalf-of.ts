@@ -14,14 +14,14 @@ function callerSignal(res: Response): AbortSignal {
   return controller.signal;
 }
 
+/** Whose budget a call spends: fairness is per subject. */
+export const budgetHolderOf = (res: Response): string => contextOf(res).caller?.subject ?? 'anonymous';
+
 /**
  * The request's side of an upstream call: whose budget it spends (fairness is per subject), the
  * ids and log it reports under, its tally for the access log and audit, and the signal that
  * cancels it when the caller goes away.
  */
-/** Whose budget a call spends: fairness is per subject. */
-export const budgetHolderOf = (res: Response): string => contextOf(res).caller?.subject ?? 'anonymous';
-
 export function onBehalfOf(res: Response): OnBehalfOf {
   const context = contextOf(res);
   return {
