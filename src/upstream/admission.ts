@@ -79,6 +79,8 @@ export interface Admission {
 // that is known), so it waits this much longer rather than refuse a call as its unit arrives.
 const DEADLINE_GRACE_MS = 20;
 
+const BUDGET_SPENT = 'The SailPoint budget is spent for now; try again later.';
+
 // Callers remembered for serving order: beyond it, the longest unserved are forgotten (and so go first).
 const LAST_SERVED_MAX = 10_000;
 
@@ -197,7 +199,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       for (let first = firstHopeless(callClass, estimate, t); first; first = firstHopeless(callClass, estimate, t)) {
         dequeue(first.waiter);
         first.waiter.cleanup();
-        first.waiter.reject(refuse(first.estimateMs, 'The SailPoint budget is spent for now; try again later.'));
+        first.waiter.reject(refuse(first.estimateMs, BUDGET_SPENT));
       }
     }
   }
@@ -341,12 +343,15 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   options.store.onChange(() => void pump());
 
+  /** The fast path's condition: nobody waiting, a slot free, and a store that can answer at once. */
+  const mayServeAtOnce = (callClass: CallClass) => queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow !== undefined;
+
   /** Why a call that cannot be served at once may not wait either: the queue's bounds, or its estimate. */
   function queueRefusal(callClass: CallClass, caller: string): GatewayError | undefined {
     const estimateMs = admissionEstimateMs(callClass, caller);
     if (queuedTotal >= options.queueSize) return refuse(estimateMs, 'The gateway is at capacity; try again later.');
     if (queuedOf(callClass, caller) >= options.perCallerQueue) return refuse(estimateMs, 'Too many of your calls are waiting; try again later.');
-    if (estimateMs > options.queueWaitMs) return refuse(estimateMs, 'The SailPoint budget is spent for now; try again later.');
+    if (estimateMs > options.queueWaitMs) return refuse(estimateMs, BUDGET_SPENT);
     return undefined;
   }
 
@@ -359,14 +364,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const share = callClass === 'export' ? exportShareRefusal(caller) : undefined;
     if (share) return share;
     // acquireSlot's fast path may serve it: refused, if at all, only after a fresh reading there.
-    if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) return undefined;
+    if (mayServeAtOnce(callClass)) return undefined;
     return queueRefusal(callClass, caller);
   }
 
   function acquireSlot({ callClass, caller, signal }: AcquireRequest): Promise<Permit> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    // Fast path: nobody waiting, a slot free, and a store that can answer at once.
-    if (queuedTotal === 0 && running[callClass] < options.concurrency[callClass] && options.store.takeNow) {
+    if (mayServeAtOnce(callClass) && options.store.takeNow) {
       const take = options.store.takeNow();
       if (take.granted) {
         noteServed(caller, true);
@@ -385,7 +389,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       const deadline = setTimeout(() => {
         if (dequeue(waiter)) {
           waiter.cleanup();
-          reject(refuse(admissionEstimateMs(callClass, caller), 'The SailPoint budget is spent for now; try again later.'));
+          reject(refuse(admissionEstimateMs(callClass, caller), BUDGET_SPENT));
         }
       }, options.queueWaitMs + DEADLINE_GRACE_MS);
       deadline.unref();
