@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Express, Router } from 'express';
 import type { Dispatcher } from 'undici';
-import { createAdminApp, createApp } from './app.ts';
+import { createAdminApp, createApp, type ApiApp } from './app.ts';
 import { createAuditSink } from './audit/sink.ts';
 import { createLiveStreams } from './http/live-streams.ts';
 import { jwksKeySource } from './auth/jwks-key-source.ts';
@@ -25,7 +25,7 @@ import { redisSessionStore } from './sessions/redis-store.ts';
 import { memoryPendingLogins, redisPendingLogins } from './sessions/pending-logins.ts';
 
 export interface Gateway {
-  app: Express;
+  app: ApiApp;
   /** /metrics, /healthz and /readyz for the admin listener, when ADMIN_PORT is set. */
   adminApp: Express | undefined;
   metrics: Metrics;

@@ -59,8 +59,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${formatProblems(startProblems)}\n`);
     process.exit(1);
   }
-  prototypes.adopt(gateway.app);
-  handle = gateway.app;
+  prototypes.adopt(gateway.app.express);
+  handle = gateway.app.listener;
   const metrics = gateway.metrics;
   countRefused = () => metrics.connectionsRefused.inc();
   logger.info({ heapGrowth, memoryReducer: memoryReducerOff() ? 'off' : 'on', host: config.host, port }, 'gateway listening');

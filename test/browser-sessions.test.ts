@@ -119,6 +119,16 @@ describe('browser sessions: login through the provider', () => {
     assert.deepEqual(securityHeadersOf((name) => operation.headers.get(name)), API_ANSWER_SET);
   });
 
+  it('A path under /bff that no session route serves goes on to Express: a 404 with the full set, as every /bff path gets; one beside it, the REST set', async () => {
+    for (const path of ['/bff', '/bff/', '/bff/nothing', '/bffx']) {
+      const answer = await fetch(`${h.url}${path}`);
+      assert.equal(answer.status, 404, path);
+      assert.equal(((await answer.json()) as { detailCode: string }).detailCode, '404 Not found');
+      const expected = path === '/bffx' ? API_ANSWER_SET : { ...API_ANSWER_SET, ...DOCUMENT_ONLY_SET };
+      assert.deepEqual(securityHeadersOf((name) => answer.headers.get(name)), expected, path);
+    }
+  });
+
   it('With the session cookie and X-CSRF, the /v3 routes serve the same Caller a bearer token would, and the audit record says session', async () => {
     const { browser } = await login('cert-admin');
     const started = await browser.request(`${h.url}${runReportPath()}`, { method: 'POST', headers: { 'x-csrf': '1', 'x-request-id': 'session-start-1' } });

@@ -15,7 +15,9 @@ import type { Metrics } from '../metrics.ts';
 import type { Session, SessionStore } from './store.ts';
 
 const LOGIN_COOKIE = '__Host-bff-login';
-export const BACKCHANNEL_LOGOUT_PATH = '/bff/backchannel-logout';
+/** Where the session routes are mounted: the API's front chain sends the paths under it to Express (src/app.ts). */
+export const SESSION_ROUTES_MOUNT = '/bff';
+export const BACKCHANNEL_LOGOUT_PATH = `${SESSION_ROUTES_MOUNT}/backchannel-logout`;
 const MAX_LOGOUT_BODY_BYTES = 16 * 1024;
 
 export interface SessionDeps {
@@ -104,7 +106,7 @@ export function sessionRoutes(deps: SessionDeps): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const { settings } = deps;
   // The login, the callback and the logout are browser navigations that carry codes and state.
-  router.use('/bff/', documentHeaders());
+  router.use(SESSION_ROUTES_MOUNT, documentHeaders());
 
   router.get('/bff/login', async (req: Request, res: Response) => {
     contextOf(res).route = 'GET /bff/login';

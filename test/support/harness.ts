@@ -90,8 +90,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const answers: string[] = [];
   // As src/main.ts builds it: requests and responses born with the app's prototypes.
   const prototypes = expressPrototypes();
-  prototypes.adopt(gateway.app);
-  const server: Server = createHttpServer(recordingAnswers(gateway.app, answers), config.server, () => gateway.metrics.connectionsRefused.inc(), prototypes);
+  prototypes.adopt(gateway.app.express);
+  const server: Server = createHttpServer(recordingAnswers(gateway.app.listener, answers), config.server, () => gateway.metrics.connectionsRefused.inc(), prototypes);
   server.listen(options.port ?? 0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
