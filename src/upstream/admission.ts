@@ -370,12 +370,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   function acquireSlot({ callClass, caller, signal }: AcquireRequest): Promise<Permit> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (mayServeAtOnce(callClass) && options.store.takeNow) {
-      const take = options.store.takeNow();
-      if (take.granted) {
-        noteServed(caller, true);
-        return Promise.resolve(permitFor(callClass, now(), take.unit));
-      }
+    const take = mayServeAtOnce(callClass) ? options.store.takeNow?.() : undefined;
+    if (take?.granted) {
+      noteServed(caller, true);
+      return Promise.resolve(permitFor(callClass, now(), take.unit));
     }
     const refusal = queueRefusal(callClass, caller);
     if (refusal) return Promise.reject(refusal);
